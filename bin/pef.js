@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// The installed command runs the compiled CLI; `npm ci` builds it (the "prepare" script).
+import { main } from '../dist/cli/main.js';
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
