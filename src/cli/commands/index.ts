@@ -1,0 +1,12 @@
+// Every command group, in the order `pef --help` lists them. Add one line per group.
+import type { Command } from 'commander';
+import type { CliContext } from '../main.js';
+import { register as demo } from './demo.js';
+import { register as bench } from './bench.js';
+
+export type Register = (program: Command, ctx: CliContext) => void;
+
+export const COMMANDS: Register[] = [
+  demo,
+  bench,
+];
