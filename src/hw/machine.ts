@@ -61,6 +61,7 @@ export class Machine {
   readonly #instances = new Map<string, Software>();
   readonly #suspended = new Map<string, Map<number, Suspended>>();
   #interpreter: Interpreter | undefined;
+  #core!: MachineCore;
   #bootLocked = false;
   #steps = 0;
   readonly #rng = new BigUint64Array(512);
@@ -72,12 +73,13 @@ export class Machine {
     this.smf = config.smf ?? true;
     this.#memory = new PhysicalMemory(config.controllers, this.trace);
     this.#scom = new Scom(() => this.#memory.locked, config.controllers.length);
-    const core = this.makeCore();
+    const core = this.#makeCore();
+    this.#core = core;
     this.cpus = Array.from({ length: config.cpus }, (_, i) => new Cpu(i, core));
-    this.powerOn();
+    this.#powerOn();
   }
 
-  private makeCore(): MachineCore {
+  #makeCore(): MachineCore {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const m = this;
     return {
@@ -86,8 +88,8 @@ export class Machine {
       scom: this.#scom,
       get interpreter() { return m.#interpreter; },
       timebase: () => BigInt(this.#steps),
-      random64: () => this.random64(),
-      partitionWalk: (ptcr, smfE, lpid, gpa, secure, write) => this.walk(ptcr, smfE, lpid, gpa, secure, write),
+      random64: () => this.#random64(),
+      partitionWalk: (ptcr, smfE, lpid, gpa, secure, write) => this.#walk(ptcr, smfE, lpid, gpa, secure, write),
       takeSuspended: (space, pc, mode) => {
         const sp = this.#suspended.get(space);
         const s = sp?.get(pc);
@@ -100,18 +102,18 @@ export class Machine {
         if (!sp) { sp = new Map(); this.#suspended.set(space, sp); }
         sp.set(pc, s);
       },
-      softwareFor: (cpu, space, pc) => this.softwareFor(cpu, space, pc),
+      softwareFor: (cpu, space, pc) => this.#softwareFor(cpu, space, pc),
     };
   }
 
   /** Reset every thread: ultravisor mode at 0x100 with the facility on, hypervisor mode without. */
-  private powerOn(): void {
+  #powerOn(): void {
     for (const c of this.cpus) {
       if (this.smf) {
-        c.hwSetSpr(511, SMFCTRL_E);
-        c.resetTo(MSR.SF | MSR.LE | MSR.ME | MSR.HV | MSR.S, 0x100);
+        c.hwSetSpr(this.#core, 511, SMFCTRL_E);
+        c.resetTo(this.#core, MSR.SF | MSR.LE | MSR.ME | MSR.HV | MSR.S, 0x100);
       } else {
-        c.resetTo(MSR.SF | MSR.LE | MSR.ME | MSR.HV, 0x100);
+        c.resetTo(this.#core, MSR.SF | MSR.LE | MSR.ME | MSR.HV, 0x100);
       }
     }
   }
@@ -161,7 +163,7 @@ export class Machine {
 
   // ---- hardware services --------------------------------------------------------------
 
-  private random64(): bigint {
+  #random64(): bigint {
     if (this.#rngPos >= this.#rng.length) { randomFillSync(this.#rng); this.#rngPos = 0; }
     return this.#rng[this.#rngPos++]!;
   }
@@ -202,7 +204,7 @@ export class Machine {
   /** tlbie is broadcast: every thread forgets cached translations. */
   tlbieAll(): void { for (const c of this.cpus) c.tlbie(); }
 
-  private walk(ptcr: bigint, smfE: boolean, lpid: number, gpa: number, secure: boolean, write: boolean): number | string {
+  #walk(ptcr: bigint, smfE: boolean, lpid: number, gpa: number, secure: boolean, write: boolean): number | string {
     if (!(gpa >= 0 && gpa < GUEST_SPACE)) return 'outside the guest address space';
     const { base, entries } = decodePtcr(ptcr);
     if (base === 0) return 'no partition table';
@@ -225,7 +227,7 @@ export class Machine {
     return p.addr - (p.addr % FRAME_SIZE) + (gpa % FRAME_SIZE);
   }
 
-  private softwareFor(cpu: Cpu, space: string, pc: number): Software | undefined {
+  #softwareFor(cpu: Cpu, space: string, pc: number): Software | undefined {
     if (space === 'uv') return this.#uv;
     if (space === 'hv') return this.#hv;
     const key = `${space}:${cpu.secure ? 1 : 0}:${cpu.problemState ? 1 : 0}`;
@@ -276,7 +278,7 @@ export class Machine {
         if (!c.step()) continue;
         progressed = true;
         this.#steps++;
-        if (guest) this.tickHdec(c);
+        if (guest) this.#tickHdec(c);
       }
       if (!progressed) {
         const halted = this.cpus.every((c) => c.halted);
@@ -285,11 +287,11 @@ export class Machine {
     }
   }
 
-  private tickHdec(c: Cpu): void {
-    const h = BigInt.asIntN(64, c.hwSpr(310));
+  #tickHdec(c: Cpu): void {
+    const h = BigInt.asIntN(64, c.hwSpr(this.#core, 310));
     if (h <= 0n) return;
     const n = h - 1n;
-    c.hwSetSpr(310, BigInt.asUintN(64, n));
+    c.hwSetSpr(this.#core, 310, BigInt.asUintN(64, n));
     if (n === 0n && !c.hypervisorState) c.interrupt(0x980);
   }
 

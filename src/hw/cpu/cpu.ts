@@ -38,64 +38,67 @@ const PRIV_RANK: Record<SprPriv, number> = { user: 0, priv: 1, hv: 2, uv: 3, non
 
 export class Cpu {
   readonly regs = new Regs();
-  private msrValue = 0n;
+  #msrValue = 0n;
   /** Cached privilege bits of the MSR, used on every access. */
-  private s = false;
-  private hv = false;
-  private pr = false;
-  readonly spr = new BigUint64Array(1024);
+  #s = false;
+  #hv = false;
+  #pr = false;
+  readonly #spr = new BigUint64Array(1024);
   /** The flow running now (between two architected instructions). */
-  private running: { flow: Flow; space: string; mode: Mode } | null = null;
+  #running: { flow: Flow; space: string; mode: Mode } | null = null;
   halted = false;
   stopReason = '';
   idle = false;
   /** Reservation for larx/stcx. */
   reserveAddr = -1;
-  private tokenCounter = 0;
+  #tokenCounter = 0;
 
   // Translation cache: page number -> frame, per translation context.
-  private static readonly TLB = 256;
-  private readonly tlbTag = new Float64Array(Cpu.TLB).fill(-1);
-  private readonly tlbWrite = new Uint8Array(Cpu.TLB);
-  private readonly tlbDv: DataView[] = new Array(Cpu.TLB);
-  private tlbGen = -1;
+  static readonly #TLB = 256;
+  readonly #tlbTag = new Float64Array(Cpu.#TLB).fill(-1);
+  readonly #tlbWrite = new Uint8Array(Cpu.#TLB);
+  readonly #tlbDv: DataView[] = new Array(Cpu.#TLB);
+  #tlbGen = -1;
 
   readonly #core: MachineCore;
 
   constructor(readonly id: number, core: MachineCore) {
     this.#core = core;
-    this.spr[S.PIR] = BigInt(id);
-    this.spr[S.PVR] = PVR_POWER9;
+    this.#spr[S.PIR] = BigInt(id);
+    this.#spr[S.PVR] = PVR_POWER9;
   }
 
   // ---- MSR and modes ----------------------------------------------------------------
 
-  get msr(): bigint { return this.msrValue; }
+  get msr(): bigint { return this.#msrValue; }
   /** Set the MSR as the hardware does on interrupts and returns (no checks here). */
-  private setMsr(v: bigint): void {
-    this.msrValue = BigInt.asUintN(64, v);
-    this.s = (v & MSR.S) !== 0n;
-    this.hv = (v & MSR.HV) !== 0n;
-    this.pr = (v & MSR.PR) !== 0n;
-    this.flushTlb();
+  #setMsr(v: bigint): void {
+    this.#msrValue = BigInt.asUintN(64, v);
+    this.#s = (v & MSR.S) !== 0n;
+    this.#hv = (v & MSR.HV) !== 0n;
+    this.#pr = (v & MSR.PR) !== 0n;
+    this.#flushTlb();
   }
   /** Power-on state: the machine's reset MSR (ultravisor mode when the facility is enabled). */
-  resetTo(msr: bigint, pc: number): void { this.setMsr(msr); this.regs.pc = pc; this.halted = false; this.idle = false; this.running = null; }
+  /** Hardware reset of this thread (only the machine holds the capability to do it). */
+  resetTo(cap: MachineCore, msr: bigint, pc: number): void {
+    this.#own(cap);
+    this.#setMsr(msr); this.regs.pc = pc; this.halted = false; this.idle = false; this.#running = null; }
 
-  get mode(): Mode { return modeOf(this.msrValue); }
-  get secure(): boolean { return this.s; }
-  get hypervisorState(): boolean { return this.hv; }
-  get problemState(): boolean { return this.pr; }
-  get isUltravisor(): boolean { return this.s && this.hv && !this.pr; }
-  get lpid(): number { return Number(this.spr[S.LPIDR]); }
-  get smfctrl(): bigint { return this.spr[S.SMFCTRL]!; }
-  get smfEnabled(): boolean { return (this.spr[S.SMFCTRL]! & SMFCTRL_E) !== 0n; }
+  get mode(): Mode { return modeOf(this.#msrValue); }
+  get secure(): boolean { return this.#s; }
+  get hypervisorState(): boolean { return this.#hv; }
+  get problemState(): boolean { return this.#pr; }
+  get isUltravisor(): boolean { return this.#s && this.#hv && !this.#pr; }
+  get lpid(): number { return Number(this.#spr[S.LPIDR]); }
+  get smfctrl(): bigint { return this.#spr[S.SMFCTRL]!; }
+  get smfEnabled(): boolean { return (this.#spr[S.SMFCTRL]! & SMFCTRL_E) !== 0n; }
 
   /** Current privilege rank for SPR checks: 0 problem, 1 privileged, 2 hypervisor, 3 ultravisor. */
   private rank(): number {
-    if (this.pr) return 0;
-    if (!this.hv) return 1;
-    return this.s ? 3 : (this.smfEnabled ? 2 : 3);
+    if (this.#pr) return 0;
+    if (!this.#hv) return 1;
+    return this.#s ? 3 : (this.smfEnabled ? 2 : 3);
   }
 
   // ---- SPRs ---------------------------------------------------------------------------
@@ -114,7 +117,7 @@ export class Cpu {
 
   private sprViolation(num: number, write: boolean, need: SprPriv | undefined): HardwareInterrupt {
     const what = `${write ? 'mtspr' : 'mfspr'} ${num}${need ? ` (needs ${need})` : ' (undefined SPR)'} in ${this.mode}`;
-    if (this.pr) return new HardwareInterrupt(0x700, `privileged SPR: ${what}`, need ? SRR1_PROGRAM_PRIV : SRR1_PROGRAM_ILLEGAL);
+    if (this.#pr) return new HardwareInterrupt(0x700, `privileged SPR: ${what}`, need ? SRR1_PROGRAM_PRIV : SRR1_PROGRAM_ILLEGAL);
     return new HardwareInterrupt(0xE40, `hypervisor emulation assistance: ${what}`);
   }
 
@@ -127,7 +130,7 @@ export class Cpu {
       throw this.sprViolation(num, false, need);
     }
     if (PRIV_RANK[need] > r) throw this.sprViolation(num, false, need);
-    return this.readSprRaw(num);
+    return this.#readSprRaw(num);
   }
 
   /** mtspr with the architected privilege check. Writes to read-only SPRs are no-ops above problem state. */
@@ -139,50 +142,55 @@ export class Cpu {
       throw this.sprViolation(num, true, need);
     }
     if (need === 'none') {
-      if (this.pr) throw this.sprViolation(num, true, need);
+      if (this.#pr) throw this.sprViolation(num, true, need);
       return;
     }
     if (PRIV_RANK[need] > r) {
       this.#core.trace.emit({ kind: 'spr-refused', cpu: this.id, from: this.mode, spr: num, write: true });
       throw this.sprViolation(num, true, need);
     }
-    this.writeSprRaw(num, BigInt.asUintN(64, value));
+    this.#writeSprRaw(num, BigInt.asUintN(64, value));
   }
 
-  private readSprRaw(num: number): bigint {
+  #readSprRaw(num: number): bigint {
     switch (num) {
       case S.XER: return BigInt(this.regs.xer >>> 0);
       case S.LR: return this.regs.lr;
       case S.CTR: return this.regs.ctr;
       case S.TB: return this.#core.timebase();
       case S.TBU: return this.#core.timebase() >> 32n;
-      case S.DEC: case S.HDEC: return BigInt.asUintN(64, this.spr[num]!);
-      default: return this.spr[num]!;
+      case S.DEC: case S.HDEC: return BigInt.asUintN(64, this.#spr[num]!);
+      default: return this.#spr[num]!;
     }
   }
 
-  private writeSprRaw(num: number, v: bigint): void {
+  #writeSprRaw(num: number, v: bigint): void {
     switch (num) {
       case S.XER: this.regs.xer = Number(v & 0xffffffffn); return;
       case S.LR: this.regs.lr = v; return;
       case S.CTR: this.regs.ctr = v; return;
       case S.TBL_W: case S.TBU_W: return; // the model's time base is the machine's step count
-      case S.LPIDR: case S.PTCR: this.spr[num] = v; this.flushTlb(); return;
+      case S.LPIDR: case S.PTCR: this.#spr[num] = v; this.#flushTlb(); return;
       case S.SMFCTRL: {
         // E cannot be turned off once set: the facility is a boot-time property of the machine.
-        const keepE = this.spr[S.SMFCTRL]! & SMFCTRL_E;
-        this.spr[num] = v | keepE;
+        const keepE = this.#spr[S.SMFCTRL]! & SMFCTRL_E;
+        this.#spr[num] = v | keepE;
         this.#core.trace.emit({ kind: 'spr', cpu: this.id, spr: 'SMFCTRL', value: '0x' + (v | keepE).toString(16) });
-        this.flushTlb();
+        this.#flushTlb();
         return;
       }
-      default: this.spr[num] = v;
+      default: this.#spr[num] = v;
     }
   }
 
   /** Hardware-internal SPR access (interrupt delivery, reset), no privilege check. */
-  hwSpr(num: number): bigint { return this.readSprRaw(num); }
-  hwSetSpr(num: number, v: bigint): void { this.writeSprRaw(num, BigInt.asUintN(64, v)); }
+  hwSpr(cap: MachineCore, num: number): bigint { this.#own(cap); return this.#readSprRaw(num); }
+  hwSetSpr(cap: MachineCore, num: number, v: bigint): void { this.#own(cap); this.#writeSprRaw(num, BigInt.asUintN(64, v)); }
+
+  /** Hardware-internal operations need the machine's own capability object: software has none. */
+  #own(cap: MachineCore): void {
+    if (cap !== this.#core) throw new Checkstop('hardware-internal operation without the machine capability');
+  }
 
   // ---- Interrupts -----------------------------------------------------------------------
 
@@ -218,19 +226,19 @@ export class Cpu {
       throw new Checkstop(`interrupt 0x${vector.toString(16)} in ultravisor mode on cpu ${this.id}`);
     }
     const from = this.mode;
-    const old = this.msrValue;
+    const old = this.#msrValue;
     const route = Cpu.route(vector, old, this.smfEnabled, scLev);
     const srr1 = (old & ~SRR1_INT_MASK) | srr1Bits;
     const pair = route.save === 'USRR' ? [S.USRR0, S.USRR1] : route.save === 'HSRR' ? [S.HSRR0, S.HSRR1] : [S.SRR0, S.SRR1];
-    this.spr[pair[0]!] = BigInt.asUintN(64, BigInt(srr0));
-    this.spr[pair[1]!] = BigInt.asUintN(64, srr1);
+    this.#spr[pair[0]!] = BigInt.asUintN(64, BigInt(srr0));
+    this.#spr[pair[1]!] = BigInt.asUintN(64, srr1);
     // New MSR: 64-bit, little-endian, machine checks on; translation, EE, FP/VEC/VSX and TM state off.
     let msr = MSR.SF | MSR.LE | MSR.ME;
     let base = 0;
-    if (route.target === 'ultravisor') { msr |= MSR.S | MSR.HV; base = Number(this.spr[S.URMOR]!); }
-    else if (route.target === 'hypervisor') { msr |= MSR.HV; base = Number(this.spr[S.HRMOR]!); }
+    if (route.target === 'ultravisor') { msr |= MSR.S | MSR.HV; base = Number(this.#spr[S.URMOR]!); }
+    else if (route.target === 'hypervisor') { msr |= MSR.HV; base = Number(this.#spr[S.HRMOR]!); }
     else { msr |= old & MSR.S; }
-    this.setMsr(msr);
+    this.#setMsr(msr);
     this.regs.pc = base + vector;
     this.idle = false;
     this.#core.trace.emit({
@@ -250,115 +258,115 @@ export class Cpu {
   private returnTo(kind: 'rfid' | 'hrfid' | 'urfid', pc: bigint, msr: bigint): void {
     const from = this.mode;
     if (modeOf(msr) === 'reserved') msr &= ~MSR.PR;
-    this.setMsr(msr);
+    this.#setMsr(msr);
     this.regs.pc = Number(BigInt.asUintN(64, pc) & ~3n);
     this.#core.trace.emit({ kind, cpu: this.id, from, to: this.mode, regs: { pc: '0x' + this.regs.pc.toString(16), lpid: this.lpid } });
   }
 
   /** rfid: PC from SRR0, MSR from SRR1; it can clear HV and S but never set them. */
   rfid(): void {
-    if (this.pr) throw new HardwareInterrupt(0x700, 'rfid in problem state', SRR1_PROGRAM_PRIV);
-    const srr1 = this.spr[S.SRR1]!;
+    if (this.#pr) throw new HardwareInterrupt(0x700, 'rfid in problem state', SRR1_PROGRAM_PRIV);
+    const srr1 = this.#spr[S.SRR1]!;
     let msr = srr1 & ~(MSR.HV | MSR.S);
-    msr |= srr1 & this.msrValue & (MSR.HV | MSR.S);
-    this.returnTo('rfid', this.spr[S.SRR0]!, msr);
+    msr |= srr1 & this.#msrValue & (MSR.HV | MSR.S);
+    this.returnTo('rfid', this.#spr[S.SRR0]!, msr);
   }
 
   /** hrfid: hypervisor only; never sets MSR[S] (to enter an SVM the hypervisor asks the ultravisor). */
   hrfid(): void {
-    if (this.pr) throw new HardwareInterrupt(0x700, 'hrfid in problem state', SRR1_PROGRAM_PRIV);
-    if (!this.hv) throw new HardwareInterrupt(0xE40, 'hrfid outside hypervisor state');
-    const hsrr1 = this.spr[S.HSRR1]!;
+    if (this.#pr) throw new HardwareInterrupt(0x700, 'hrfid in problem state', SRR1_PROGRAM_PRIV);
+    if (!this.#hv) throw new HardwareInterrupt(0xE40, 'hrfid outside hypervisor state');
+    const hsrr1 = this.#spr[S.HSRR1]!;
     let msr = hsrr1 & ~MSR.S;
-    msr |= hsrr1 & this.msrValue & MSR.S;
-    if ((hsrr1 & MSR.S) !== 0n && !this.s) this.#core.trace.emit({ kind: 'hrfid-s-dropped', cpu: this.id, from: this.mode });
-    this.returnTo('hrfid', this.spr[S.HSRR0]!, msr);
+    msr |= hsrr1 & this.#msrValue & MSR.S;
+    if ((hsrr1 & MSR.S) !== 0n && !this.#s) this.#core.trace.emit({ kind: 'hrfid-s-dropped', cpu: this.id, from: this.mode });
+    this.returnTo('hrfid', this.#spr[S.HSRR0]!, msr);
   }
 
   /** urfid: ultravisor only; PC and MSR from USRR0/USRR1, the only way MSR[S] is set. */
   urfid(): void {
-    if (this.pr) throw new HardwareInterrupt(0x700, 'urfid in problem state', SRR1_PROGRAM_PRIV);
+    if (this.#pr) throw new HardwareInterrupt(0x700, 'urfid in problem state', SRR1_PROGRAM_PRIV);
     if (!this.isUltravisor || !this.smfEnabled) throw new HardwareInterrupt(0xE40, `urfid in ${this.mode}`);
-    this.returnTo('urfid', this.spr[S.USRR0]!, this.spr[S.USRR1]!);
+    this.returnTo('urfid', this.#spr[S.USRR0]!, this.#spr[S.USRR1]!);
   }
 
   /** mtmsrd: privileged; cannot change HV or S. L=1 moves only EE and RI. */
   mtmsrd(value: bigint, l: 0 | 1 = 0): void {
-    if (this.pr) throw new HardwareInterrupt(0x700, 'mtmsrd in problem state', SRR1_PROGRAM_PRIV);
-    const keep = l === 1 ? ~(MSR.EE | MSR.RI) : (MSR.HV | MSR.S | (this.hv ? 0n : MSR.ME));
-    const msr = (this.msrValue & keep) | (BigInt.asUintN(64, value) & ~keep);
+    if (this.#pr) throw new HardwareInterrupt(0x700, 'mtmsrd in problem state', SRR1_PROGRAM_PRIV);
+    const keep = l === 1 ? ~(MSR.EE | MSR.RI) : (MSR.HV | MSR.S | (this.#hv ? 0n : MSR.ME));
+    const msr = (this.#msrValue & keep) | (BigInt.asUintN(64, value) & ~keep);
     const from = this.mode;
-    this.setMsr(msr);
+    this.#setMsr(msr);
     this.#core.trace.emit({ kind: 'mtmsrd', cpu: this.id, from, to: this.mode });
   }
 
   /** tbegin.: transactional memory. An SVM's HFSCR[TM]=0 makes it a hypervisor facility interrupt. */
   tbegin(): void {
-    if (!this.hv && (this.spr[S.HFSCR]! & HFSCR_TM) === 0n) throw new HardwareInterrupt(0xF80, 'transactional memory disabled by HFSCR');
-    if ((this.msrValue & MSR.TM) === 0n) throw new HardwareInterrupt(0xF60, 'transactional memory unavailable (MSR[TM]=0)');
+    if (!this.#hv && (this.#spr[S.HFSCR]! & HFSCR_TM) === 0n) throw new HardwareInterrupt(0xF80, 'transactional memory disabled by HFSCR');
+    if ((this.#msrValue & MSR.TM) === 0n) throw new HardwareInterrupt(0xF60, 'transactional memory unavailable (MSR[TM]=0)');
     // The model implements no transactions: a transaction begins and fails at once (CR0 says so).
     this.regs.cr = (this.regs.cr & 0x0fffffff) | 0x20000000;
   }
 
   /** Whether a transaction is active or suspended (MSR[TS] != 0). */
-  get tmActive(): boolean { return (this.msrValue & MSR_TS_MASK) !== 0n; }
+  get tmActive(): boolean { return (this.#msrValue & MSR_TS_MASK) !== 0n; }
 
   /** darn: 64 bits from the hardware random number generator (the OS CSPRNG). */
   darn(): bigint { return this.#core.random64(); }
 
   // ---- Memory path --------------------------------------------------------------------
 
-  private flushTlb(): void { this.tlbTag.fill(-1); this.tlbGen = this.#core.memory.generation; }
+  #flushTlb(): void { this.#tlbTag.fill(-1); this.#tlbGen = this.#core.memory.generation; }
   /** tlbie/tlbiel: forget cached translations. */
-  tlbie(): void { this.flushTlb(); }
+  tlbie(): void { this.#flushTlb(); }
 
   /**
    * Translate an effective address to a real one for the current mode. Hypervisor and
    * ultravisor use real addresses; a guest's go through its partition-scoped table.
    */
   translate(ea: number, access: AccessKind): number {
-    if (this.hv) return ea;
+    if (this.#hv) return ea;
     const gpa = ea;
-    const r = this.#core.partitionWalk(this.spr[S.PTCR]!, this.smfEnabled, this.lpid, gpa, this.s, access === 'store');
+    const r = this.#core.partitionWalk(this.#spr[S.PTCR]!, this.smfEnabled, this.lpid, gpa, this.#s, access === 'store');
     if (typeof r === 'number') return r;
     const isFetch = access === 'fetch';
-    this.spr[S.HDAR] = BigInt(gpa);
-    this.spr[S.ASDR] = BigInt(Math.floor(gpa / FRAME_SIZE)) << 16n;
-    this.spr[S.HDSISR] = access === 'store' ? 0x02000000n : 0x40000000n;
+    this.#spr[S.HDAR] = BigInt(gpa);
+    this.#spr[S.ASDR] = BigInt(Math.floor(gpa / FRAME_SIZE)) << 16n;
+    this.#spr[S.HDSISR] = access === 'store' ? 0x02000000n : 0x40000000n;
     throw new HardwareInterrupt(isFetch ? 0xE20 : 0xE00, `${isFetch ? 'HISI' : 'HDSI'}: ${r} at guest address 0x${gpa.toString(16)} (lpid ${this.lpid})`, 0n, gpa);
   }
 
   /** The frame holding `ea`, through the translation cache. Throws the architected fault. */
-  private frameDv(ea: number, write: boolean, access: AccessKind): DataView {
-    if (this.tlbGen !== this.#core.memory.generation) this.flushTlb();
+  #frameDv(ea: number, write: boolean, access: AccessKind): DataView {
+    if (this.#tlbGen !== this.#core.memory.generation) this.#flushTlb();
     const page = Math.floor(ea / FRAME_SIZE);
-    const i = page & (Cpu.TLB - 1);
-    if (this.tlbTag[i] === page && (!write || this.tlbWrite[i] === 1)) return this.tlbDv[i]!;
+    const i = page & (Cpu.#TLB - 1);
+    if (this.#tlbTag[i] === page && (!write || this.#tlbWrite[i] === 1)) return this.#tlbDv[i]!;
     const ra = this.translate(page * FRAME_SIZE, access);
-    const f = this.#core.memory.frame(ra, this.s, access);
+    const f = this.#core.memory.frame(ra, this.#s, access);
     const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
-    this.tlbTag[i] = page;
-    this.tlbWrite[i] = write ? 1 : (this.tlbTag[i] === page ? this.tlbWrite[i]! : 0);
-    this.tlbDv[i] = dv;
+    this.#tlbTag[i] = page;
+    this.#tlbWrite[i] = write ? 1 : (this.#tlbTag[i] === page ? this.#tlbWrite[i]! : 0);
+    this.#tlbDv[i] = dv;
     return dv;
   }
 
-  load8(ea: number): number { return this.frameDv(ea, false, 'load').getUint8(ea % FRAME_SIZE); }
+  load8(ea: number): number { return this.#frameDv(ea, false, 'load').getUint8(ea % FRAME_SIZE); }
   load16(ea: number): number {
     const o = ea % FRAME_SIZE;
-    if (o <= FRAME_SIZE - 2) return this.frameDv(ea, false, 'load').getUint16(o, true);
+    if (o <= FRAME_SIZE - 2) return this.#frameDv(ea, false, 'load').getUint16(o, true);
     return this.load8(ea) | (this.load8(ea + 1) << 8);
   }
   load32(ea: number): number {
     const o = ea % FRAME_SIZE;
-    if (o <= FRAME_SIZE - 4) return this.frameDv(ea, false, 'load').getUint32(o, true);
+    if (o <= FRAME_SIZE - 4) return this.#frameDv(ea, false, 'load').getUint32(o, true);
     return (this.load16(ea) | (this.load16(ea + 2) << 16)) >>> 0;
   }
   /** Load 8 bytes (little-endian) into two 32-bit halves: dst[i] = low, dst[i+1] = high. */
   load64Into(ea: number, dst: Uint32Array, i: number): void {
     const o = ea % FRAME_SIZE;
     if (o <= FRAME_SIZE - 8) {
-      const dv = this.frameDv(ea, false, 'load');
+      const dv = this.#frameDv(ea, false, 'load');
       dst[i] = dv.getUint32(o, true);
       dst[i + 1] = dv.getUint32(o + 4, true);
       return;
@@ -369,22 +377,22 @@ export class Cpu {
   load64(ea: number): bigint {
     return (BigInt(this.load32(ea + 4)) << 32n) | BigInt(this.load32(ea));
   }
-  store8(ea: number, v: number): void { this.frameDv(ea, true, 'store').setUint8(ea % FRAME_SIZE, v); this.clearReservation(ea); }
+  store8(ea: number, v: number): void { this.#frameDv(ea, true, 'store').setUint8(ea % FRAME_SIZE, v); this.clearReservation(ea); }
   store16(ea: number, v: number): void {
     const o = ea % FRAME_SIZE;
-    if (o <= FRAME_SIZE - 2) { this.frameDv(ea, true, 'store').setUint16(o, v, true); this.clearReservation(ea); return; }
+    if (o <= FRAME_SIZE - 2) { this.#frameDv(ea, true, 'store').setUint16(o, v, true); this.clearReservation(ea); return; }
     this.store8(ea, v & 0xff); this.store8(ea + 1, (v >>> 8) & 0xff);
   }
   store32(ea: number, v: number): void {
     const o = ea % FRAME_SIZE;
-    if (o <= FRAME_SIZE - 4) { this.frameDv(ea, true, 'store').setUint32(o, v >>> 0, true); this.clearReservation(ea); return; }
+    if (o <= FRAME_SIZE - 4) { this.#frameDv(ea, true, 'store').setUint32(o, v >>> 0, true); this.clearReservation(ea); return; }
     this.store16(ea, v & 0xffff); this.store16(ea + 2, (v >>> 16) & 0xffff);
   }
   store64From(ea: number, src: Uint32Array, i: number): void { this.store32(ea, src[i]!); this.store32(ea + 4, src[i + 1]!); }
   store64(ea: number, v: bigint): void { this.store32(ea, Number(v & 0xffffffffn)); this.store32(ea + 4, Number((v >> 32n) & 0xffffffffn)); }
   fetch32(ea: number): number {
     const o = ea % FRAME_SIZE;
-    return this.frameDv(ea, false, 'fetch').getUint32(o - (o % 4), true);
+    return this.#frameDv(ea, false, 'fetch').getUint32(o - (o % 4), true);
   }
 
   private clearReservation(ea: number): void {
@@ -399,7 +407,7 @@ export class Cpu {
       const a = ea + done;
       const off = a % FRAME_SIZE;
       const n = Math.min(len - done, FRAME_SIZE - off);
-      const dv = this.frameDv(a, false, access);
+      const dv = this.#frameDv(a, false, access);
       out.set(new Uint8Array(dv.buffer, dv.byteOffset + off, n), done);
       done += n;
     }
@@ -411,7 +419,7 @@ export class Cpu {
       const a = ea + done;
       const off = a % FRAME_SIZE;
       const n = Math.min(data.length - done, FRAME_SIZE - off);
-      const dv = this.frameDv(a, true, 'store');
+      const dv = this.#frameDv(a, true, 'store');
       new Uint8Array(dv.buffer, dv.byteOffset + off, n).set(data.subarray(done, done + n));
       done += n;
     }
@@ -423,7 +431,7 @@ export class Cpu {
       const a = ea + done;
       const off = a % FRAME_SIZE;
       const n = Math.min(len - done, FRAME_SIZE - off);
-      const dv = this.frameDv(a, true, 'store');
+      const dv = this.#frameDv(a, true, 'store');
       new Uint8Array(dv.buffer, dv.byteOffset + off, n).fill(0);
       done += n;
     }
@@ -439,7 +447,7 @@ export class Cpu {
     this.#core.scom.write(chip, addr, v);
   }
   private checkScom(addr: number): void {
-    if (this.smfEnabled ? !this.isUltravisor : (this.pr || !this.hv)) {
+    if (this.smfEnabled ? !this.isUltravisor : (this.#pr || !this.#hv)) {
       this.#core.trace.emit({ kind: 'refused', cpu: this.id, access: 'scom', address: '0x' + addr.toString(16), why: `SCOM from ${this.mode}` });
       throw new MachineCheck(addr, `SCOM access from ${this.mode}`, 'load');
     }
@@ -449,14 +457,14 @@ export class Cpu {
 
   /** The software address space the current mode executes in. */
   space(): string {
-    if (this.hv) return this.s ? 'uv' : 'hv';
+    if (this.#hv) return this.#s ? 'uv' : 'hv';
     return `g${this.lpid}`;
   }
 
   private newToken(): number {
     // Distinct, 4-aligned code addresses for suspended flows (the "next instruction" of an sc).
-    this.tokenCounter = (this.tokenCounter + 1) % 0x1000000;
-    return 0x7f000000000 + this.id * 0x4000000 + this.tokenCounter * 4;
+    this.#tokenCounter = (this.#tokenCounter + 1) % 0x1000000;
+    return 0x7f000000000 + this.id * 0x4000000 + this.#tokenCounter * 4;
   }
 
   /**
@@ -465,21 +473,21 @@ export class Cpu {
    */
   step(): boolean {
     if (this.halted || this.idle) return false;
-    if (this.running === null) {
-      this.running = this.resolveFlow();
-      if (this.running === null) return true;
+    if (this.#running === null) {
+      this.#running = this.resolveFlow();
+      if (this.#running === null) return true;
     }
-    const cur = this.running;
+    const cur = this.#running;
     let res: IteratorResult<Op, void>;
     try {
       res = cur.flow.next();
     } catch (e) {
-      this.running = null;
+      this.#running = null;
       if (e instanceof HardwareInterrupt) { this.deliver(e.vector, this.newToken(), e.srr1Bits); return true; }
       throw e;
     }
     if (res.done) {
-      this.running = null;
+      this.#running = null;
       this.halted = true;
       throw new Checkstop(`${cur.space} flow ended without a return instruction on cpu ${this.id}`);
     }
@@ -502,9 +510,9 @@ export class Cpu {
       const sw = this.#core.softwareFor(this, space, pc);
       if (sw) return { flow: sw.enter(this, pc), space, mode };
       const interp = this.#core.interpreter;
-      if (interp && !this.hv) { interp.run(this); return null; }
+      if (interp && !this.#hv) { interp.run(this); return null; }
       // No code at this address: the hardware raises an illegal-instruction interrupt there.
-      throw new HardwareInterrupt(this.hv ? 0xE40 : 0x700, `no code at 0x${pc.toString(16)} in ${space}`, SRR1_PROGRAM_ILLEGAL);
+      throw new HardwareInterrupt(this.#hv ? 0xE40 : 0x700, `no code at 0x${pc.toString(16)} in ${space}`, SRR1_PROGRAM_ILLEGAL);
     } catch (e) {
       if (e instanceof HardwareInterrupt) { this.deliver(e.vector, pc, e.srr1Bits); return null; }
       throw e;
@@ -521,13 +529,13 @@ export class Cpu {
         case 'sc': {
           const t = this.newToken();
           this.regs.pc = t;
-          this.running = null;
+          this.#running = null;
           this.suspend(cur, t + 4);
           this.sc(op.lev, t + 4);
           return;
         }
         case 'rfid': case 'hrfid': case 'urfid': {
-          this.running = null;
+          this.#running = null;
           this[op.op]();
           cur.flow.return();
           return;
@@ -536,7 +544,7 @@ export class Cpu {
         case 'tbegin': this.tbegin(); return;
         case 'raise': {
           const t = this.newToken();
-          this.running = null;
+          this.#running = null;
           this.suspend(cur, t);
           this.deliver(op.interrupt.vector, t, op.interrupt.srr1Bits);
           return;
@@ -544,14 +552,14 @@ export class Cpu {
         case 'idle': {
           const t = this.newToken();
           this.regs.pc = t + 4;
-          this.running = null;
+          this.#running = null;
           this.suspend(cur, t + 4);
           this.idle = true;
           this.#core.trace.emit({ kind: 'idle', cpu: this.id, from: this.mode });
           return;
         }
         case 'stop': {
-          this.running = null;
+          this.#running = null;
           this.halted = true;
           this.stopReason = op.reason;
           cur.flow.return();
@@ -563,7 +571,7 @@ export class Cpu {
       // The instruction itself faulted (e.g. hrfid from a guest): deliver at the flow's address.
       if (e instanceof HardwareInterrupt) {
         const t = this.newToken();
-        this.running = null;
+        this.#running = null;
         this.suspend(cur, t);
         this.deliver(e.vector, t, e.srr1Bits);
         return;
@@ -576,11 +584,11 @@ export class Cpu {
   interrupt(vector: number): void {
     const wasIdle = this.idle;
     this.idle = false;
-    if (this.running) {
+    if (this.#running) {
       // Between two instructions of a flow: it resumes when control comes back to this address.
       const t = this.newToken();
-      this.suspend(this.running, t);
-      this.running = null;
+      this.suspend(this.#running, t);
+      this.#running = null;
       this.deliver(vector, t);
       return;
     }
@@ -589,7 +597,7 @@ export class Cpu {
   }
 
   /** Whether a flow is executing right now (between instructions). */
-  get busy(): boolean { return this.running !== null; }
+  get busy(): boolean { return this.#running !== null; }
 }
 
 export type { Suspended };
