@@ -255,7 +255,7 @@ export class Cpu {
     this.deliver(0xC00, nextPc, BigInt(lev) << SRR1_SC_LEV_SHIFT, lev);
   }
 
-  private returnTo(kind: 'rfid' | 'hrfid' | 'urfid', pc: bigint, msr: bigint): void {
+  #returnTo(kind: 'rfid' | 'hrfid' | 'urfid', pc: bigint, msr: bigint): void {
     const from = this.mode;
     if (modeOf(msr) === 'reserved') msr &= ~MSR.PR;
     this.#setMsr(msr);
@@ -269,7 +269,7 @@ export class Cpu {
     const srr1 = this.#spr[S.SRR1]!;
     let msr = srr1 & ~(MSR.HV | MSR.S);
     msr |= srr1 & this.#msrValue & (MSR.HV | MSR.S);
-    this.returnTo('rfid', this.#spr[S.SRR0]!, msr);
+    this.#returnTo('rfid', this.#spr[S.SRR0]!, msr);
   }
 
   /** hrfid: hypervisor only; never sets MSR[S] (to enter an SVM the hypervisor asks the ultravisor). */
@@ -280,14 +280,14 @@ export class Cpu {
     let msr = hsrr1 & ~MSR.S;
     msr |= hsrr1 & this.#msrValue & MSR.S;
     if ((hsrr1 & MSR.S) !== 0n && !this.#s) this.#core.trace.emit({ kind: 'hrfid-s-dropped', cpu: this.id, from: this.mode });
-    this.returnTo('hrfid', this.#spr[S.HSRR0]!, msr);
+    this.#returnTo('hrfid', this.#spr[S.HSRR0]!, msr);
   }
 
   /** urfid: ultravisor only; PC and MSR from USRR0/USRR1, the only way MSR[S] is set. */
   urfid(): void {
     if (this.#pr) throw new HardwareInterrupt(0x700, 'urfid in problem state', SRR1_PROGRAM_PRIV);
     if (!this.isUltravisor || !this.smfEnabled) throw new HardwareInterrupt(0xE40, `urfid in ${this.mode}`);
-    this.returnTo('urfid', this.#spr[S.USRR0]!, this.#spr[S.USRR1]!);
+    this.#returnTo('urfid', this.#spr[S.USRR0]!, this.#spr[S.USRR1]!);
   }
 
   /** mtmsrd: privileged; cannot change HV or S. L=1 moves only EE and RI. */
@@ -474,7 +474,7 @@ export class Cpu {
   step(): boolean {
     if (this.halted || this.idle) return false;
     if (this.#running === null) {
-      this.#running = this.resolveFlow();
+      this.#running = this.#resolveFlow();
       if (this.#running === null) return true;
     }
     const cur = this.#running;
@@ -491,7 +491,7 @@ export class Cpu {
       this.halted = true;
       throw new Checkstop(`${cur.space} flow ended without a return instruction on cpu ${this.id}`);
     }
-    this.perform(res.value, cur);
+    this.#perform(res.value, cur);
     return true;
   }
 
@@ -500,7 +500,7 @@ export class Cpu {
    * named by its magic in memory, or real machine code for the interpreter. Returns null when
    * the step was spent otherwise (an interrupt delivered, or the interpreter ran a block).
    */
-  private resolveFlow(): { flow: Flow; space: string; mode: Mode } | null {
+  #resolveFlow(): { flow: Flow; space: string; mode: Mode } | null {
     const space = this.space();
     const pc = this.regs.pc;
     const mode = this.mode;
@@ -519,18 +519,18 @@ export class Cpu {
     }
   }
 
-  private suspend(cur: { flow: Flow; space: string; mode: Mode }, pc: number): void {
+  #suspend(cur: { flow: Flow; space: string; mode: Mode }, pc: number): void {
     this.#core.suspend(cur.space, pc, { flow: cur.flow, mode: cur.mode });
   }
 
-  private perform(op: Op, cur: { flow: Flow; space: string; mode: Mode }): void {
+  #perform(op: Op, cur: { flow: Flow; space: string; mode: Mode }): void {
     try {
       switch (op.op) {
         case 'sc': {
           const t = this.newToken();
           this.regs.pc = t;
           this.#running = null;
-          this.suspend(cur, t + 4);
+          this.#suspend(cur, t + 4);
           this.sc(op.lev, t + 4);
           return;
         }
@@ -545,7 +545,7 @@ export class Cpu {
         case 'raise': {
           const t = this.newToken();
           this.#running = null;
-          this.suspend(cur, t);
+          this.#suspend(cur, t);
           this.deliver(op.interrupt.vector, t, op.interrupt.srr1Bits);
           return;
         }
@@ -553,7 +553,7 @@ export class Cpu {
           const t = this.newToken();
           this.regs.pc = t + 4;
           this.#running = null;
-          this.suspend(cur, t + 4);
+          this.#suspend(cur, t + 4);
           this.idle = true;
           this.#core.trace.emit({ kind: 'idle', cpu: this.id, from: this.mode });
           return;
@@ -572,7 +572,7 @@ export class Cpu {
       if (e instanceof HardwareInterrupt) {
         const t = this.newToken();
         this.#running = null;
-        this.suspend(cur, t);
+        this.#suspend(cur, t);
         this.deliver(e.vector, t, e.srr1Bits);
         return;
       }
@@ -587,7 +587,7 @@ export class Cpu {
     if (this.#running) {
       // Between two instructions of a flow: it resumes when control comes back to this address.
       const t = this.newToken();
-      this.suspend(this.#running, t);
+      this.#suspend(this.#running, t);
       this.#running = null;
       this.deliver(vector, t);
       return;
