@@ -10,7 +10,7 @@ import { Checkstop, HardwareInterrupt, MachineCheck } from '../faults.js';
 import { FRAME_SIZE, type AccessKind } from '../memory.js';
 import type { MachineCore } from '../machine.js';
 import { Regs } from './regs.js';
-import type { Flow, Op, Software } from './software.js';
+import type { Flow, Op } from './software.js';
 
 /** SPR numbers used directly by the hardware. */
 const S = {
@@ -202,7 +202,7 @@ export class Cpu {
     if (vector === 0xC00) {
       if (scLev === 2 && smfE) return { target: 'ultravisor', save: 'USRR' };
       if (scLev >= 1) return secure && smfE ? { target: 'ultravisor', save: 'USRR' } : { target: 'hypervisor', save: 'SRR' };
-      return hv && !pr ? { target: 'hypervisor', save: 'SRR' } : { target: 'os', save: 'SRR' };
+      return hv ? { target: 'hypervisor', save: 'SRR' } : { target: 'os', save: 'SRR' };
     }
     const def = VECTOR_BY_NUM.get(vector);
     const cls = def?.cls ?? 'hv';
