@@ -58,12 +58,15 @@ export class Cpu {
   readonly #tlbTag = new Float64Array(Cpu.#TLB).fill(-1);
   readonly #tlbWrite = new Uint8Array(Cpu.#TLB);
   readonly #tlbDv: DataView[] = new Array(Cpu.#TLB);
+  readonly #tlbU32: Uint32Array[] = new Array(Cpu.#TLB);
   #tlbGen = -1;
 
   readonly #core: MachineCore;
+  readonly #mem: MachineCore['memory'];
 
   constructor(readonly id: number, core: MachineCore) {
     this.#core = core;
+    this.#mem = core.memory;
     this.#spr[S.PIR] = BigInt(id);
     this.#spr[S.PVR] = PVR_POWER9;
   }
@@ -316,7 +319,7 @@ export class Cpu {
 
   // ---- Memory path --------------------------------------------------------------------
 
-  #flushTlb(): void { this.#tlbTag.fill(-1); this.#tlbGen = this.#core.memory.generation; }
+  #flushTlb(): void { this.#tlbTag.fill(-1); this.#tlbGen = this.#mem.generation; }
   /** tlbie/tlbiel: forget cached translations. */
   tlbie(): void { this.#flushTlb(); }
 
@@ -338,18 +341,22 @@ export class Cpu {
 
   /** The frame holding `ea`, through the translation cache. Throws the architected fault. */
   #frameDv(ea: number, write: boolean, access: AccessKind): DataView {
-    if (this.#tlbGen !== this.#core.memory.generation) this.#flushTlb();
+    if (this.#tlbGen !== this.#mem.generation) this.#flushTlb();
     const page = Math.floor(ea / FRAME_SIZE);
     const i = page & (Cpu.#TLB - 1);
     if (this.#tlbTag[i] === page && (!write || this.#tlbWrite[i] === 1)) return this.#tlbDv[i]!;
+    const sameWritable = this.#tlbTag[i] === page && this.#tlbWrite[i] === 1;
     const ra = this.translate(page * FRAME_SIZE, access);
-    const f = this.#core.memory.frame(ra, this.#s, access);
+    const f = this.#mem.frame(ra, this.#s, access);
     const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
     this.#tlbTag[i] = page;
-    this.#tlbWrite[i] = write ? 1 : (this.#tlbTag[i] === page ? this.#tlbWrite[i]! : 0);
+    // A read fill only proves the page readable; it keeps a write permission proven for this page.
+    this.#tlbWrite[i] = write || sameWritable ? 1 : 0;
     this.#tlbDv[i] = dv;
+    this.#tlbU32[i] = new Uint32Array(f.buffer, f.byteOffset, f.byteLength >>> 2);
     return dv;
   }
+
 
   load8(ea: number): number { return this.#frameDv(ea, false, 'load').getUint8(ea % FRAME_SIZE); }
   load16(ea: number): number {
@@ -364,7 +371,17 @@ export class Cpu {
   }
   /** Load 8 bytes (little-endian) into two 32-bit halves: dst[i] = low, dst[i+1] = high. */
   load64Into(ea: number, dst: Uint32Array, i: number): void {
-    const o = ea % FRAME_SIZE;
+    // Fast path: a cached translation for this page, the access inside one frame.
+    const page = ea < 0x100000000 ? ea >>> 16 : Math.floor(ea / FRAME_SIZE);
+    const o = ea - page * FRAME_SIZE;
+    const t = page & (Cpu.#TLB - 1);
+    if (this.#tlbTag[t] === page && (o & 7) === 0 && this.#tlbGen === this.#mem.generation) {
+      // Aligned: read the frame's little-endian words directly (the host is little-endian too).
+      const w = this.#tlbU32[t]!;
+      dst[i] = w[o >>> 2]!;
+      dst[i + 1] = w[(o >>> 2) + 1]!;
+      return;
+    }
     if (o <= FRAME_SIZE - 8) {
       const dv = this.#frameDv(ea, false, 'load');
       dst[i] = dv.getUint32(o, true);
@@ -374,6 +391,7 @@ export class Cpu {
     dst[i] = this.load32(ea);
     dst[i + 1] = this.load32(ea + 4);
   }
+
   load64(ea: number): bigint {
     return (BigInt(this.load32(ea + 4)) << 32n) | BigInt(this.load32(ea));
   }
