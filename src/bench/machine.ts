@@ -15,19 +15,24 @@ export const machineBench: Bench = {
     buildIdentityPartition(m, cpu, 1, span);
     const dst = new Uint32Array(2);
     let sink = 0;
-    const checked = opsPerSecond((n) => {
-      for (let i = 0; i < n; i++) {
-        cpu.load64Into((i * 8) & (span - 8), dst, 0);
-        sink ^= dst[0]!;
-      }
-    });
     const raw32 = new Uint32Array(span / 4);
-    const raw = opsPerSecond((n) => {
-      for (let i = 0; i < n; i++) {
-        const j = ((i * 8) & (span - 8)) >>> 2;
-        sink ^= raw32[j]! ^ raw32[j + 1]!;
-      }
-    });
+    // Alternate the two loops and keep each one's best round: the machine is shared and noisy.
+    let checked = 0;
+    let raw = 0;
+    for (let round = 0; round < 5; round++) {
+      checked = Math.max(checked, opsPerSecond((n) => {
+        for (let i = 0; i < n; i++) {
+          cpu.load64Into((i * 8) & (span - 8), dst, 0);
+          sink ^= dst[0]!;
+        }
+      }, 150));
+      raw = Math.max(raw, opsPerSecond((n) => {
+        for (let i = 0; i < n; i++) {
+          const j = ((i * 8) & (span - 8)) >>> 2;
+          sink ^= raw32[j]! ^ raw32[j + 1]!;
+        }
+      }, 150));
+    }
     if (sink === 0x12345678) process.stderr.write('');
     return {
       bench: 'machine',

@@ -41,6 +41,9 @@ export class PhysicalMemory {
   private lockedAt = false;
   /** Bumped whenever a frame is dropped, so translation caches above can tell. */
   generation = 0;
+  /** Translation caches to flush when a frame's storage goes away. */
+  private readonly dropListeners: (() => void)[] = [];
+  onDrop(fn: () => void): void { this.dropListeners.push(fn); }
   resident = 0;
 
   constructor(controllers: ControllerConfig[], private readonly trace?: Trace) {
@@ -168,7 +171,10 @@ export class PhysicalMemory {
     this.frame(ra - (ra % FRAME_SIZE), secureMode, 'store');
     const phys = ra >= SECURE_BIT ? ra - SECURE_BIT : ra;
     const pf = Math.floor(phys / FRAME_SIZE);
-    if (this.frames[pf] !== undefined) { this.frames[pf] = undefined; this.resident--; this.generation++; }
+    if (this.frames[pf] !== undefined) {
+      this.frames[pf] = undefined; this.resident--; this.generation++;
+      for (const fn of this.dropListeners) fn();
+    }
   }
 
   /**

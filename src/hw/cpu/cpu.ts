@@ -57,9 +57,8 @@ export class Cpu {
   static readonly #TLB = 256;
   readonly #tlbTag = new Float64Array(Cpu.#TLB).fill(-1);
   readonly #tlbWrite = new Uint8Array(Cpu.#TLB);
-  readonly #tlbDv: DataView[] = new Array(Cpu.#TLB);
-  readonly #tlbU32: Uint32Array[] = new Array(Cpu.#TLB);
-  #tlbGen = -1;
+  readonly #tlbDv: DataView[] = Array.from({ length: Cpu.#TLB }, () => new DataView(new ArrayBuffer(8)));
+  readonly #tlbU32: Uint32Array[] = Array.from({ length: Cpu.#TLB }, () => new Uint32Array(2));
 
   readonly #core: MachineCore;
   readonly #mem: MachineCore['memory'];
@@ -67,6 +66,7 @@ export class Cpu {
   constructor(readonly id: number, core: MachineCore) {
     this.#core = core;
     this.#mem = core.memory;
+    this.#mem.onDrop(() => this.#flushTlb());
     this.#spr[S.PIR] = BigInt(id);
     this.#spr[S.PVR] = PVR_POWER9;
   }
@@ -319,7 +319,7 @@ export class Cpu {
 
   // ---- Memory path --------------------------------------------------------------------
 
-  #flushTlb(): void { this.#tlbTag.fill(-1); this.#tlbGen = this.#mem.generation; }
+  #flushTlb(): void { this.#tlbTag.fill(-1); }
   /** tlbie/tlbiel: forget cached translations. */
   tlbie(): void { this.#flushTlb(); }
 
@@ -341,7 +341,6 @@ export class Cpu {
 
   /** The frame holding `ea`, through the translation cache. Throws the architected fault. */
   #frameDv(ea: number, write: boolean, access: AccessKind): DataView {
-    if (this.#tlbGen !== this.#mem.generation) this.#flushTlb();
     const page = Math.floor(ea / FRAME_SIZE);
     const i = page & (Cpu.#TLB - 1);
     if (this.#tlbTag[i] === page && (!write || this.#tlbWrite[i] === 1)) return this.#tlbDv[i]!;
@@ -372,16 +371,19 @@ export class Cpu {
   /** Load 8 bytes (little-endian) into two 32-bit halves: dst[i] = low, dst[i+1] = high. */
   load64Into(ea: number, dst: Uint32Array, i: number): void {
     // Fast path: a cached translation for this page, the access inside one frame.
-    const page = ea < 0x100000000 ? ea >>> 16 : Math.floor(ea / FRAME_SIZE);
-    const o = ea - page * FRAME_SIZE;
-    const t = page & (Cpu.#TLB - 1);
-    if (this.#tlbTag[t] === page && (o & 7) === 0 && this.#tlbGen === this.#mem.generation) {
-      // Aligned: read the frame's little-endian words directly (the host is little-endian too).
-      const w = this.#tlbU32[t]!;
-      dst[i] = w[o >>> 2]!;
-      dst[i + 1] = w[(o >>> 2) + 1]!;
-      return;
+    if (ea < 0x80000000 && (ea & 7) === 0) {
+      const page = ea >>> 16;
+      const t = page & (Cpu.#TLB - 1);
+      if (this.#tlbTag[t] === page) {
+        // Aligned: read the frame's little-endian words directly (the host is little-endian too).
+        const w = this.#tlbU32[t]!;
+        const k = (ea & 0xffff) >>> 2;
+        dst[i] = w[k]!;
+        dst[i + 1] = w[k + 1]!;
+        return;
+      }
     }
+    const o = ea % FRAME_SIZE;
     if (o <= FRAME_SIZE - 8) {
       const dv = this.#frameDv(ea, false, 'load');
       dst[i] = dv.getUint32(o, true);
