@@ -345,8 +345,8 @@ export class Cpu {
     const i = page & (Cpu.#TLB - 1);
     if (this.#tlbTag[i] === page && (!write || this.#tlbWrite[i] === 1)) return this.#tlbDv[i]!;
     const sameWritable = this.#tlbTag[i] === page && this.#tlbWrite[i] === 1;
-    const ra = this.translate(page * FRAME_SIZE, access);
-    const f = this.#mem.frame(ra, this.#s, access);
+    const ra = this.translate(ea, access); // faults report the exact address
+    const f = this.#mem.frame(ra - (ra % FRAME_SIZE), this.#s, access);
     const dv = new DataView(f.buffer, f.byteOffset, f.byteLength);
     this.#tlbTag[i] = page;
     // A read fill only proves the page readable; it keeps a write permission proven for this page.
