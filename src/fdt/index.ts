@@ -8,3 +8,4 @@ export {
   parseFdt, writeFdt, fdtNode, getProperty, setProperty, removeProperty, childNode, findNode, propertyString, propertyU32,
   type Fdt, type FdtNode, type FdtProperty,
 } from './tree.js';
+export { FdtEditor, StructBuilder } from './edit.js';
