@@ -3,10 +3,14 @@ import type { Command } from 'commander';
 import type { CliContext } from '../main.js';
 import { register as demo } from './demo.js';
 import { register as bench } from './bench.js';
+import { register as esm } from './esm.js';
+import { register as svm } from './svm.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: Register[] = [
   demo,
   bench,
+  esm,
+  svm,
 ];
