@@ -89,7 +89,7 @@ export function buildImage(o: ImageOptions = {}): Image {
     fdtNode('memory@0', [['device_type', 'memory'], ['reg', new Uint8Array([...u64(0), ...u64(vmMem)])]]),
   ]);
   const fdtBytes = writeFdt(root);
-  const loads = [
+  const loads: { gpa: number; bytes: Uint8Array }[] = [
     { gpa: LAYOUT.kbase, bytes: kernelLoaded }, { gpa: LAYOUT.fdt, bytes: fdtBytes }, { gpa: LAYOUT.rtas, bytes: rtas },
     { gpa: LAYOUT.initrd, bytes: initrd },
   ];
