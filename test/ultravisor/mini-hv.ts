@@ -63,8 +63,10 @@ export interface HcallContext {
 }
 
 export interface Hooks {
-  /** Answer a guest hypercall (return undefined for the default). */
-  hcall?: (c: HcallContext) => { rc: number; out?: bigint[] } | undefined;
+  /** Answer a guest hypercall, possibly making ultracalls (return undefined for the default). */
+  hcall?: (c: HcallContext) => Generator<Op, { rc: number; out?: bigint[] } | undefined, void>;
+  /** Run in hypervisor mode at boot, before the VM is entered. */
+  boot?: (cpu: Cpu) => Generator<Op, void, void>;
   /** Which hypervisor page to hand the ultravisor for a page-in (default: the VM's own frame). */
   pageInSource?: (vm: HvVm, gpa: number, flags: number) => number;
   /** After a UV_PAGE_OUT wrote ciphertext into the hypervisor's page. */
@@ -92,6 +94,8 @@ export class MiniHv implements Software {
   /** The VM to enter on cpu 0 after boot. */
   bootVm: number | undefined;
   readonly tpmTraffic: { cmd: Uint8Array; rsp: Uint8Array }[] = [];
+  /** SRR0/SRR1 of each H_SVM_INIT_ABORT (it must come in the VM's own non-secure context). */
+  readonly aborts: { srr0: bigint; srr1: bigint }[] = [];
   readonly #frames: FrameAllocator;
 
   constructor(readonly m: Machine) {
@@ -166,6 +170,7 @@ export class MiniHv implements Software {
       const rc = yield* this.ucall(cpu, UV.UV_WRITE_PATE, vm.lpid, encodePate0(vm.root), 0n);
       this.log.push(`pate ${vm.lpid} ${rc}`);
     }
+    if (this.hooks.boot) yield* this.hooks.boot(cpu);
     const vm = this.bootVm === undefined ? undefined : this.vms.get(this.bootVm);
     if (!vm) { yield { op: 'stop', reason: 'no VM to run' }; return; }
     this.enterVm(cpu, vm);
@@ -221,7 +226,11 @@ export class MiniHv implements Software {
       return;
     }
     let r: { rc: number; out?: bigint[] };
-    if (nr === HC.H_SVM_INIT_ABORT) {
+    const custom = this.hooks.hcall ? yield* this.hooks.hcall({ cpu, vm, nr, args, fromSvm }) : undefined;
+    if (custom) {
+      r = custom;
+    } else if (nr === HC.H_SVM_INIT_ABORT) {
+      this.aborts.push({ srr0, srr1 });
       // The transition failed: take every page back, forget the SVM, fail the VM's UV_ESM.
       for (let g = 0; g < vm.frames.length; g++) {
         if (vm.uvmem[g] !== 'secure') continue;
@@ -234,7 +243,7 @@ export class MiniHv implements Software {
       for (let g = 0; g < vm.frames.length; g++) if (vm.uvmem[g] === 'shared') vm.uvmem[g] = 'normal';
       r = { rc: H.H_PARAMETER };
     } else {
-      r = this.hooks.hcall?.({ cpu, vm, nr, args, fromSvm }) ?? this.#plainHcall(vm, nr, args);
+      r = this.#plainHcall(vm, nr, args);
     }
     cpu.regs.setGpr(3, rc64(r.rc));
     (r.out ?? []).forEach((v, i) => cpu.regs.setGpr(4 + i, v));
@@ -273,7 +282,7 @@ export class MiniHv implements Software {
   }
 
   *#svmHcall(cpu: Cpu, vm: HvVm, nr: number, args: bigint[]): Generator<Op, { rc: number; out?: bigint[] }, void> {
-    const custom = this.hooks.hcall?.({ cpu, vm, nr, args, fromSvm: true });
+    const custom = this.hooks.hcall ? yield* this.hooks.hcall({ cpu, vm, nr, args, fromSvm: true }) : undefined;
     if (custom) return custom;
     switch (nr) {
       case HC.H_SVM_INIT_START: {

@@ -46,6 +46,10 @@ export interface ImageOptions {
   vmMem?: number;
   /** Digests to seal instead of the ones computed (e.g. wrong on purpose). */
   digests?: (d: Digests) => Digests;
+  /** Change the finished blob (before it is placed). */
+  mutateBlob?: (blob: Uint8Array) => Uint8Array;
+  /** Leave the blob out entirely. */
+  noBlob?: boolean;
 }
 
 export interface Image {
@@ -75,13 +79,14 @@ export function buildImage(o: ImageOptions = {}): Image {
   if (o.tamper === 'bootargs') args = bootargs + ' init=/bin/sh';
   if (o.tamper === 'rtas') { rtas = RTAS_TEXT.slice(); rtas[100]! ^= 0x80; }
   if (o.tamper === 'blob') { blob = blob.slice(); new DataView(blob.buffer).setUint32(8, 0xffff); }
-  const inInitrd = (o.blobIn ?? 'chosen') === 'initramfs';
+  if (o.mutateBlob) blob = o.mutateBlob(blob);
+  const inInitrd = !o.noBlob && (o.blobIn ?? 'chosen') === 'initramfs';
   const initrd = inInitrd ? svmAdd(initrdLoaded, blob, 'esmb.dtb') : initrdLoaded;
   const chosen: [string, Uint8Array | string | number][] = [
     ['bootargs', args],
     ['linux,initrd-start', u64(LAYOUT.initrd)], ['linux,initrd-end', u64(LAYOUT.initrd + initrd.length)],
   ];
-  if (!inInitrd) chosen.push(['linux,esm-blob-start', u64(LAYOUT.blob)], ['linux,esm-blob-end', u64(LAYOUT.blob + blob.length)]);
+  if (!inInitrd && !o.noBlob) chosen.push(['linux,esm-blob-start', u64(LAYOUT.blob)], ['linux,esm-blob-end', u64(LAYOUT.blob + blob.length)]);
   const vmMem = o.vmMem ?? 16 << 20;
   const root: FdtNode = fdtNode('', { '#address-cells': 2, '#size-cells': 2, compatible: 'ibm,pseries' }, [
     fdtNode('chosen', chosen),
@@ -93,7 +98,7 @@ export function buildImage(o: ImageOptions = {}): Image {
     { gpa: LAYOUT.kbase, bytes: kernelLoaded }, { gpa: LAYOUT.fdt, bytes: fdtBytes }, { gpa: LAYOUT.rtas, bytes: rtas },
     { gpa: LAYOUT.initrd, bytes: initrd },
   ];
-  if (!inInitrd) loads.push({ gpa: LAYOUT.blob, bytes: blob });
+  if (!inInitrd && !o.noBlob) loads.push({ gpa: LAYOUT.blob, bytes: blob });
   return { loads, kernel, initrd, blob, bootargs: args, fdtBytes };
 }
 
