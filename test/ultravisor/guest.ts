@@ -6,10 +6,15 @@
 import { SPR } from '../../src/abi/spr.js';
 import { UV } from '../../src/abi/ultracalls.js';
 import { rcOf } from '../../src/abi/retcodes.js';
+import { MSR } from '../../src/abi/msr.js';
+import { retrying } from '../../src/hw/cpu/retry.js';
 import type { Cpu } from '../../src/hw/cpu/cpu.js';
 import type { CodeFactory, Flow, Op, Software } from '../../src/hw/cpu/software.js';
 
 export const TEST_KERNEL_MAGIC = 'PEF-UVTEST-KERNEL';
+export const TEST_USER_MAGIC = 'PEF-UVTEST-USER';
+/** Where the kernel puts its user program when it drops to problem state. */
+export const USER_GPA = 0x300000;
 
 /** A kernel image: a branch over the magic, then deterministic filler. */
 export function testKernelImage(size: number, seed = 1): Uint8Array {
@@ -37,6 +42,33 @@ export interface GuestScripts {
   secure?: (g: GuestCtx) => Generator<Op, void, void>;
   /** An interrupt delivered into the SVM's kernel (default: log it and return to SRR0). */
   vector?: (g: GuestCtx, vector: number) => Generator<Op, void, void>;
+  /** The program the kernel runs in problem state (toUser); the thread stops after it. */
+  user?: (g: GuestCtx) => Generator<Op, void, void>;
+}
+
+/** Drop to problem state: place the user program's magic at USER_GPA and rfid there. */
+export function* toUser(g: GuestCtx): Generator<Op, void, void> {
+  const magic = new Uint8Array([0x40, 0, 0, 0x48, ...new TextEncoder().encode(TEST_USER_MAGIC)]);
+  yield* retrying(() => g.cpu.write(USER_GPA, magic));
+  g.cpu.mtspr(SPR.SRR0!, BigInt(USER_GPA));
+  g.cpu.mtspr(SPR.SRR1!, g.cpu.msr | MSR.PR);
+  yield { op: 'rfid' };
+}
+
+export function testUser(scripts: GuestScripts, log: string[], out: Record<string, unknown>): CodeFactory {
+  return {
+    magic: TEST_USER_MAGIC,
+    create(): Software {
+      return {
+        name: 'test-user',
+        *enter(cpu: Cpu): Flow {
+          log.push(`user program in ${cpu.mode}`);
+          if (scripts.user) yield* scripts.user({ cpu, kbase: 0, fdt: 0n, log, out });
+          yield { op: 'stop', reason: 'user-done' };
+        },
+      };
+    },
+  };
 }
 
 /** `sc LEV` with R3 = nr and R4.. = args; returns R3..R12 afterwards. */

@@ -65,6 +65,8 @@ export interface HcallContext {
 export interface Hooks {
   /** Answer a guest hypercall, possibly making ultracalls (return undefined for the default). */
   hcall?: (c: HcallContext) => Generator<Op, { rc: number; out?: bigint[] } | undefined, void>;
+  /** Runs in the host's problem state (entered with hrfid, HV=1 PR=1); the thread stops after it. */
+  hostUser?: (cpu: Cpu) => Generator<Op, void, void>;
   /** Run in hypervisor mode at boot, before the VM is entered. */
   boot?: (cpu: Cpu) => Generator<Op, void, void>;
   /** Which hypervisor page to hand the ultravisor for a page-in (default: the VM's own frame). */
@@ -148,6 +150,11 @@ export class MiniHv implements Software {
   }
 
   *enter(cpu: Cpu, pc: number): Flow {
+    if (cpu.problemState) {
+      if (this.hooks.hostUser) yield* this.hooks.hostUser(cpu);
+      yield { op: 'stop', reason: 'host-user-done' };
+      return;
+    }
     const vector = pc - Number(cpu.mfspr(S('HRMOR')));
     if (vector === 0x100) { yield* this.#boot(cpu); return; }
     if (vector === 0xC00) { yield* this.#hcall(cpu); return; }

@@ -11,7 +11,7 @@ import { RTAS_TEXT } from '../../src/image/rtas.js';
 import { writeCpio, S_IFREG } from '../../src/image/cpio.js';
 import { createUltravisor, type Ultravisor, type UltravisorInit } from '../../src/ultravisor/index.js';
 import { MiniHv, type HvVm } from './mini-hv.js';
-import { testKernel, testKernelImage, type GuestScripts } from './guest.js';
+import { testKernel, testKernelImage, testUser, type GuestScripts } from './guest.js';
 import { fakeHandoff, fakeTpm, fakeUnwrap } from './fake-tpm.js';
 
 export const LAYOUT = {
@@ -144,6 +144,7 @@ export function makeRig(o: RigOptions = {}): Rig {
   const log: string[] = [];
   const out: Record<string, unknown> = {};
   m.registerCode(testKernel(o.guest ?? {}, log, out));
+  m.registerCode(testUser(o.guest ?? {}, log, out));
   const image = o.image ?? buildImage(o);
   const vm = hv.addVm({ lpid: LPID, memSize: o.vmMem ?? 16 << 20, entry: LAYOUT.kbase, r3: BigInt(LAYOUT.fdt), load: image.loads });
   hv.bootVm = LPID;
