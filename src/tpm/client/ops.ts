@@ -116,8 +116,8 @@ export function* hierarchyChangeAuth(hierarchy: number, newAuth: Uint8Array, aut
   yield* command({ cc: CC.HierarchyChangeAuth, handles: [permanent(hierarchy)], auths: [auth], params: new Writer(40).tpm2b(newAuth).finish() });
 }
 
-export function* objectChangeAuth(object: Handle, parent: Handle, newAuth: Uint8Array, auth: Authorization): TpmFlow<Uint8Array> {
-  const r = yield* command({ cc: CC.ObjectChangeAuth, handles: [object, parent], auths: [auth], params: new Writer(40).tpm2b(newAuth).finish() });
+export function* objectChangeAuth(object: Handle, parent: Handle, newAuth: Uint8Array, auth: Authorization, extra?: Authorization): TpmFlow<Uint8Array> {
+  const r = yield* command({ cc: CC.ObjectChangeAuth, handles: [object, parent], auths: [auth], extra: extra ? [extra] : [], params: new Writer(40).tpm2b(newAuth).finish() });
   return r.params.tpm2b();
 }
 
@@ -214,10 +214,10 @@ export function* rsaEncrypt(key: Handle, message: Uint8Array, opts: { label?: Ui
 
 export interface DuplicateBlob { encryptionKey: Uint8Array; duplicate: Uint8Array; inSymSeed: Uint8Array }
 
-export function* duplicate(object: Handle, newParent: Handle, auth: Authorization, opts: { symmetric?: SymDef; encryptionKeyIn?: Uint8Array } = {}): TpmFlow<DuplicateBlob> {
+export function* duplicate(object: Handle, newParent: Handle, auth: Authorization, opts: { symmetric?: SymDef; encryptionKeyIn?: Uint8Array; extra?: Authorization } = {}): TpmFlow<DuplicateBlob> {
   const w = new Writer(64).tpm2b(opts.encryptionKeyIn ?? EMPTY);
   writeSymDef(w, opts.symmetric ?? AES128CFB);
-  const r = yield* command({ cc: CC.Duplicate, handles: [object, newParent], auths: [auth], params: w.finish() });
+  const r = yield* command({ cc: CC.Duplicate, handles: [object, newParent], auths: [auth], extra: opts.extra ? [opts.extra] : [], params: w.finish() });
   const encryptionKeyOut = r.params.tpm2b();
   return { encryptionKey: opts.encryptionKeyIn ?? encryptionKeyOut, duplicate: r.params.tpm2b(), inSymSeed: r.params.tpm2b() };
 }

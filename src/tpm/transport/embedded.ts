@@ -49,6 +49,8 @@ export class EmbeddedTpm implements TpmDevice {
     if (this.autosave) this.saveState();
   }
 
+  exportState(): Uint8Array { return this.engine.exportState(); }
+
   saveState(): void {
     if (!this.engine.nvDirty || !this.#save) return;
     this.#save(this.engine.exportState());

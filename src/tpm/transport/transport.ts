@@ -23,6 +23,8 @@ export interface TpmDevice extends TpmTransport {
   powerCycle(): void;
   /** Persist the TPM's non-volatile state if it changed (no-op where the TPM keeps its own). */
   saveState(): void;
+  /** The NV state as a state file's bytes, where the machine keeps it (the embedded TPM). */
+  exportState?(): Uint8Array;
   close(): void;
 }
 
