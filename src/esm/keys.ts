@@ -76,34 +76,26 @@ function modulusBits(pkcs1: Uint8Array, subject: string): number {
   return (n.end - s - 1) * 8 + (32 - Math.clz32(pkcs1[s]!));
 }
 
-const B64 = new Int16Array(256).fill(-1);
-'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => { B64[c.charCodeAt(0)] = i; });
-
 export interface PemBlock { label: string; headers: string[]; der: Uint8Array }
 
-/** The first PEM block in `text`, strictly decoded (no stray characters in the base64). */
+const BASE64_BODY = /^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The first PEM block in the bytes, strictly decoded (no stray characters in the base64). */
 export function decodePem(bytes: Uint8Array, subject: string): PemBlock {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const m = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
   if (!m) throw new EsmKeyError(subject, 'no PEM block (-----BEGIN ...-----)');
   const label = m[1]!;
-  const lines = m[2]!.split(/\r?\n/);
+  let body = m[2]!;
   const headers: string[] = [];
-  while (lines.length && lines[0]!.includes(':')) headers.push(lines.shift()!);
-  if (headers.length && lines[0] === '') lines.shift();
-  const body = lines.join('').replace(/[ \t]/g, '');
-  if (body.length % 4 !== 0) throw new EsmKeyError(subject, 'PEM body is not whole base64');
-  const out = new Uint8Array((body.length / 4) * 3);
-  let o = 0;
-  for (let i = 0; i < body.length; i += 4) {
-    const c = [0, 1, 2, 3].map((k) => body.charCodeAt(i + k));
-    const v = c.map((ch) => (ch === 61 ? 0 : B64[ch]!));
-    const pad = (c[2] === 61 ? 1 : 0) + (c[3] === 61 ? 1 : 0);
-    if (v.some((x) => x < 0) || (pad > 0 && i + 4 !== body.length) || (c[2] === 61 && c[3] !== 61)) throw new EsmKeyError(subject, 'PEM body has characters outside base64');
-    const w = (v[0]! << 18) | (v[1]! << 12) | (v[2]! << 6) | v[3]!;
-    out[o++] = w >> 16; if (pad < 2) out[o++] = (w >> 8) & 0xff; if (pad < 1) out[o++] = w & 0xff;
+  if (body.includes(':')) {
+    const lines = body.split(/\r?\n/);
+    while (lines.length && lines[0]!.includes(':')) headers.push(lines.shift()!);
+    body = lines.join('\n');
   }
-  return { label, headers, der: out.subarray(0, o) };
+  body = body.replace(/\s+/g, '');
+  if (body.length % 4 !== 0 || !BASE64_BODY.test(body)) throw new EsmKeyError(subject, 'PEM body is not well-formed base64');
+  return { label, headers, der: new Uint8Array(Buffer.from(body, 'base64')) };
 }
 
 /** Read a recipient's public key PEM file without node's slow decoder. */

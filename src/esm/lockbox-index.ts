@@ -95,10 +95,12 @@ export class LockboxIndex {
 /** Build the value from each lockbox's fingerprint prefix (8 bytes each, concatenated) and offset. */
 export function encodeIndex(header: Omit<IndexHeader, 'count'>, prefixes: Uint8Array, offsets: Uint32Array): Uint8Array {
   const n = offsets.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
+  const pv = new DataView(prefixes.buffer, prefixes.byteOffset, prefixes.byteLength);
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  for (let i = 0; i < n; i++) { hi[i] = pv.getUint32(i * INDEX_PREFIX); lo[i] = pv.getUint32(i * INDEX_PREFIX + 4); }
   const key = (i: number) => prefixes.subarray(i * INDEX_PREFIX, (i + 1) * INDEX_PREFIX);
-  const sorted = Array.from(order).sort((a, b) => Buffer.compare(key(a), key(b)) || offsets[a]! - offsets[b]!);
+  const sorted = Array.from({ length: n }, (_, i) => i).sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || offsets[a]! - offsets[b]!);
   const out = new Uint8Array(indexSize(n));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, INDEX_MAGIC);

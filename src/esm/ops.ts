@@ -87,22 +87,27 @@ export async function authorizeRecipients(blob: EsmBlob, symkey: Uint8Array, rec
   const infos: (PublicKeyInfo & { subject: string; comment: string })[] = [];
   const skipped: string[] = [];
   const seen = new Set<string>();
-  recipients.forEach((r, i) => {
-    const subject = r.subject ?? `recipient ${i + 1}`;
-    const comment = r.comment ?? '';
-    checkComment(comment, subject);
-    const info = readPublicKeyPem(r.pubPem, subject);
-    const h = hex(info.fingerprint);
-    if (have.has(h) || seen.has(h)) {
-      if (opts.skipAuthorized) { skipped.push(subject); return; }
-      throw new EsmRefused(`${subject}: already authorized`);
+  // Keys are read as the workers ask for them, so reading overlaps encrypting.
+  function* pkcs1s(): Generator<Uint8Array> {
+    for (let i = 0; i < recipients.length; i++) {
+      const r = recipients[i]!;
+      const subject = r.subject ?? `recipient ${i + 1}`;
+      const comment = r.comment ?? '';
+      checkComment(comment, subject);
+      const info = readPublicKeyPem(r.pubPem, subject);
+      const h = hex(info.fingerprint);
+      if (have.has(h) || seen.has(h)) {
+        if (opts.skipAuthorized) { skipped.push(subject); continue; }
+        throw new EsmRefused(`${subject}: already authorized`);
+      }
+      seen.add(h);
+      infos.push({ ...info, subject, comment });
+      yield info.pkcs1;
     }
-    seen.add(h);
-    infos.push({ ...info, subject, comment });
-  });
-  if (max + infos.length > 999_999_999) throw new EsmRefused('lockbox numbers would pass 999999999');
-  opts.onStart?.(infos.length);
-  const wrapped = infos.length === 0 ? [] : await wrapForAll(symkey, infos.map((x) => x.pkcs1), { ...opts, subject: (i) => infos[i]!.subject });
+  }
+  if (max + recipients.length > 999_999_999) throw new EsmRefused('lockbox numbers would pass 999999999');
+  opts.onStart?.(recipients.length);
+  const wrapped = await wrapForAll(symkey, pkcs1s(), { ...opts, subject: (i) => infos[i]!.subject });
   // Highest number first: the i-th key gets max+1+i and the list is reversed.
   const adds: LockboxEntry[] = infos.map((x, i) => ({ number: max + 1 + i, comment: x.comment, fingerprint: x.fingerprint, encryptedSymkey: wrapped[i]! })).reverse();
   const bytes = applyEsmEdit(blob, { addLockboxes: adds, index: opts.index }, table);

@@ -13,6 +13,8 @@ import {
   listFiles, lockboxes, openWithSecretKey, parseEsmBlob, revokeRecipients, setDigests, type EsmBlob, type Recipient,
 } from '../../esm/index.js';
 import { esmAction, openBlob, pubkeysFrom, readInput, secretKey } from './esm-io.js';
+import { runEsmBench } from '../../bench/esm.js';
+import { formatReport } from '../../bench/report.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -188,6 +190,16 @@ export function register(program: Command, ctx: CliContext): void {
       writeFileAtomic(o.blob, setDigests(blob, symkey, d, o.comment, { index: o.index }));
       report(ctx, o.json, { blob: o.blob, kernelSize: d.kernelSize, kernel: hex(d.kernel), initrd: hex(d.initrd), bootargs: hex(d.bootargs), rtas: hex(d.rtas) }, '');
     }));
+
+  examples(esm.command('bench').description('`pef bench esm` with a chosen number of recipients')
+    .option('-n, --recipients <n>', 'recipients to authorize', (v) => Number(v), 1_000_000)
+    .option('-j, --jobs <n>', 'worker threads (default: every core)', (v) => Number(v)).option('--json', 'one JSON object'),
+  'pef esm bench -n 100000')
+    .action(async (o: { recipients: number; jobs?: number; json?: boolean }) => {
+      if (!Number.isInteger(o.recipients) || o.recipients < 1) throw new InputError('--recipients', 'must be a positive integer');
+      const r = await runEsmBench({ json: !!o.json, log: (s) => { if (!o.json) ctx.err(s + '\n'); } }, { recipients: o.recipients, jobs: o.jobs });
+      ctx.out(o.json ? JSON.stringify(r) + '\n' : formatReport(r));
+    });
 
   examples(esm.command('make').description('build a whole blob from svm-tools\' YAML: origin, recipient, digest and file entries')
     .requiredOption('-b, --blob <file>', 'blob to write').requiredOption('-y, --config <file>', 'YAML configuration')
