@@ -94,6 +94,13 @@ class Ctx {
 }
 
 const ID = /^(0|[1-9][0-9]{0,2})$/;
+/**
+ * Most PBKDF2 iterations a reader accepts: a hostile header could otherwise ask for 2^32 and
+ * stall whoever opens it. cryptsetup's 2-second benchmark gives a few million on fast machines.
+ */
+export const LUKS2_MAX_ITERATIONS = 50_000_000;
+/** AF stripes are 4000 in every LUKS volume; more only makes a hostile header slow to merge. */
+export const LUKS2_MAX_STRIPES = 16_000;
 const SECTOR_SIZES = [512, 1024, 2048, 4096];
 
 function entries(c: Ctx, top: Obj, k: string, required: boolean): [string, Obj][] {
@@ -128,13 +135,13 @@ export function parseLuks2Metadata(text: string, at: number, hdrSize: number): L
     const kdfO = c.obj(ks.kdf, `${p}.kdf`);
     const kdfType = c.str(kdfO, 'type', `${p}.kdf`);
     const kdf: Luks2Keyslot['kdf'] = kdfType === 'pbkdf2'
-      ? { type: 'pbkdf2', hash: c.str(kdfO, 'hash', `${p}.kdf`), iterations: c.int(kdfO, 'iterations', `${p}.kdf`, 1, 0xffffffff), salt: c.b64(kdfO, 'salt', `${p}.kdf`) }
+      ? { type: 'pbkdf2', hash: c.str(kdfO, 'hash', `${p}.kdf`), iterations: c.int(kdfO, 'iterations', `${p}.kdf`, 1, LUKS2_MAX_ITERATIONS), salt: c.b64(kdfO, 'salt', `${p}.kdf`) }
       : { type: kdfType };
     const slot: Luks2Keyslot = {
       type: c.str(ks, 'type', p),
       keySize: c.int(ks, 'key_size', p, 1, 512),
       area: { type: c.str(area, 'type', `${p}.area`), offset: c.u64(area, 'offset', `${p}.area`), size: c.u64(area, 'size', `${p}.area`), encryption: c.str(area, 'encryption', `${p}.area`), keySize: c.int(area, 'key_size', `${p}.area`, 1, 512) },
-      af: { type: c.str(af, 'type', `${p}.af`), stripes: c.int(af, 'stripes', `${p}.af`, 1, 65536), hash: c.str(af, 'hash', `${p}.af`) },
+      af: { type: c.str(af, 'type', `${p}.af`), stripes: c.int(af, 'stripes', `${p}.af`, 1, LUKS2_MAX_STRIPES), hash: c.str(af, 'hash', `${p}.af`) },
       kdf,
     };
     if (ks.priority !== undefined) slot.priority = c.int(ks, 'priority', p, 0, 2);
@@ -177,7 +184,7 @@ export function parseLuks2Metadata(text: string, at: number, hdrSize: number): L
       keyslots: c.strArray(dg, 'keyslots', p),
       segments: c.strArray(dg, 'segments', p),
       hash: dg.type === 'pbkdf2' ? c.str(dg, 'hash', p) : '',
-      iterations: dg.type === 'pbkdf2' ? c.int(dg, 'iterations', p, 1, 0xffffffff) : 0,
+      iterations: dg.type === 'pbkdf2' ? c.int(dg, 'iterations', p, 1, LUKS2_MAX_ITERATIONS) : 0,
       salt: dg.type === 'pbkdf2' ? c.b64(dg, 'salt', p) : new Uint8Array(0),
       digest: c.b64(dg, 'digest', p),
     };

@@ -179,11 +179,14 @@ function isZeroBlock(b: Uint8Array, off: number): boolean {
   return true;
 }
 
-/** Parse one header block at `off`; null for a zero block (end of archive). */
-export function parseTarHeader(b: Uint8Array, off: number): Omit<TarEntry, 'data'> | null {
-  if (off + TAR_BLOCK > b.length) throw new TarError('truncated', off, 'header block cut short');
-  if (isZeroBlock(b, off)) return null;
-  const h = b.subarray(off, off + TAR_BLOCK);
+/**
+ * Parse the header block at the start of `block`, which sits at offset `off` of the archive
+ * (errors carry archive offsets); null for a zero block (end of archive).
+ */
+export function parseTarHeader(block: Uint8Array, off: number): Omit<TarEntry, 'data'> | null {
+  if (block.length < TAR_BLOCK) throw new TarError('truncated', off + block.length, 'header block cut short');
+  if (isZeroBlock(block, 0)) return null;
+  const h = block.subarray(0, TAR_BLOCK);
   const magic = field(h, 257, 6, off, 'magic');
   if (magic !== 'ustar' && magic !== 'ustar ') throw new TarError('bad-magic', off + 257, 'not a ustar header');
   const stored = octal(h, 148, 8, off, 'checksum');
@@ -214,6 +217,29 @@ export function parseTarHeader(b: Uint8Array, off: number): Omit<TarEntry, 'data
   };
 }
 
+/** Reads `length` bytes at `offset`; returns fewer at the end of the source. */
+export type TarByteReader = (offset: number, length: number) => Uint8Array;
+
+/**
+ * Walk the headers of the archive in a source of `size` bytes without reading content (so a
+ * whole disk can be checked in constant memory). Stops at the end-of-archive marker.
+ */
+export function scanTar(read: TarByteReader, size: number, visit: (e: Omit<TarEntry, 'data'>) => void = () => {}): { entries: number; end: number } {
+  let off = 0;
+  let n = 0;
+  for (;;) {
+    if (off >= size) throw new TarError('truncated', off, 'archive ends without the end-of-archive marker');
+    const block = read(off, TAR_BLOCK);
+    if (block.length < TAR_BLOCK) throw new TarError('truncated', off + block.length, 'header block cut short');
+    const e = parseTarHeader(block, off);
+    if (e === null) return { entries: n, end: Math.min(size, off + 2 * TAR_BLOCK) };
+    if (e.dataOffset + e.size > size) throw new TarError('truncated', e.dataOffset, `content of '${e.path}' (${e.size} bytes) runs past the end`);
+    visit(e);
+    n++;
+    off = e.dataOffset + Math.ceil(e.size / TAR_BLOCK) * TAR_BLOCK;
+  }
+}
+
 /**
  * Every entry of the archive at the start of `bytes`. Content is a view into `bytes`. Bytes
  * after the end-of-archive marker (or after a single zero block, as GNU tar tolerates) are
@@ -221,23 +247,11 @@ export function parseTarHeader(b: Uint8Array, off: number): Omit<TarEntry, 'data
  */
 export function readTar(bytes: Uint8Array): TarEntry[] {
   const out: TarEntry[] = [];
-  let off = 0;
-  for (;;) {
-    if (off === bytes.length) throw new TarError('truncated', off, 'archive ends without the end-of-archive marker');
-    const h = parseTarHeader(bytes, off);
-    if (h === null) return out;
-    const end = h.dataOffset + h.size;
-    if (end > bytes.length) throw new TarError('truncated', h.dataOffset, `content of '${h.path}' (${h.size} bytes) runs past the end`);
-    out.push({ ...h, data: bytes.subarray(h.dataOffset, end) });
-    off = h.dataOffset + Math.ceil(h.size / TAR_BLOCK) * TAR_BLOCK;
-    if (off > bytes.length) off = bytes.length;
-  }
+  scanTar((o, l) => bytes.subarray(o, o + l), bytes.length, (e) => out.push({ ...e, data: bytes.subarray(e.dataOffset, e.dataOffset + e.size) }));
+  return out;
 }
 
 /** The archive's length up to and including its end-of-archive marker. */
 export function tarLength(bytes: Uint8Array): number {
-  const entries = readTar(bytes);
-  const last = entries[entries.length - 1];
-  const after = last ? last.dataOffset + Math.ceil(last.size / TAR_BLOCK) * TAR_BLOCK : 0;
-  return Math.min(bytes.length, after + 2 * TAR_BLOCK);
+  return scanTar((o, l) => bytes.subarray(o, o + l), bytes.length).end;
 }

@@ -1,0 +1,152 @@
+// LUKS2 disks as files, streamed in constant memory: encrypt a plain disk into a new LUKS2 disk,
+// read a header, open a volume. Reads of the next chunk and writes of the previous one overlap
+// the encryption of the current one.
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { readLuks2Header, type ByteReader } from './luks2-header.js';
+import { createLuks2, Luks2Volume, unlockLuks2, type Luks2CreateOptions, type Luks2Created, type Luks2Header, type Passphrase } from './luks2.js';
+import { InputError } from '../util/errors.js';
+
+export const DISK_CHUNK = 1024 * 1024;
+
+/** A ByteReader over an open file descriptor (short at the end of the file). */
+export function fdByteReader(fd: number): ByteReader {
+  return (offset, length) => {
+    const b = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, b, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return b.subarray(0, got);
+  };
+}
+
+/** The header of a LUKS2 disk file (Luks2Error when it has none or a damaged one). */
+export function readLuks2HeaderFile(path: string): Luks2Header {
+  const fd = openSync(path, 'r');
+  try { return readLuks2Header(fdByteReader(fd)); } finally { closeSync(fd); }
+}
+
+export interface OpenedFile { volume: Luks2Volume; keyslot: string; close(): void }
+
+/** Open a LUKS2 disk file with a passphrase; the volume reads through the file until close(). */
+export function openLuks2File(path: string, passphrase: Passphrase): OpenedFile {
+  const fd = openSync(path, 'r');
+  try {
+    const read = fdByteReader(fd);
+    const header = readLuks2Header(read);
+    const { volumeKey, keyslot } = unlockLuks2(header, passphrase, read);
+    const volume = new Luks2Volume(header, volumeKey, { read, size: fstatSync(fd).size });
+    return { volume, keyslot, close: () => closeSync(fd) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Uint8Array, length: number, position: number): Promise<void> {
+  let off = 0;
+  while (off < length) {
+    const { bytesWritten } = await fh.write(buf, off, length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+async function readFull(fh: FileHandle, buf: Uint8Array, length: number, position: number): Promise<number> {
+  let off = 0;
+  while (off < length) {
+    const { bytesRead } = await fh.read(buf, off, length - off, position + off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return off;
+}
+
+export interface StreamOptions {
+  chunkSize?: number;
+  /** Called after each chunk with the bytes done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Transform `length` bytes of `src` (from `srcOffset`) into `dst` (at `dstOffset`) chunk by
+ * chunk, with the next read and the previous write in flight during each transform. Memory:
+ * four chunk buffers, whatever the size.
+ */
+export async function streamTransform(
+  src: FileHandle, srcOffset: number, dst: FileHandle, dstOffset: number, length: number,
+  transform: (chunk: Uint8Array, pos: number, out: Uint8Array) => void, what: string, o: StreamOptions = {},
+): Promise<void> {
+  const chunk = o.chunkSize ?? DISK_CHUNK;
+  const inBufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
+  const outBufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
+  const want = (pos: number) => Math.min(chunk, length - pos);
+  let pendingRead: Promise<number> | null = length > 0 ? readFull(src, inBufs[0]!, want(0), srcOffset) : null;
+  let pendingWrite: Promise<void> | null = null;
+  for (let pos = 0, i = 0; pos < length; pos += chunk, i ^= 1) {
+    const n = want(pos);
+    const got = await pendingRead!;
+    if (got !== n) throw new InputError(what, `ended at byte ${srcOffset + pos + got} while reading ${length} bytes (truncated or changed during the conversion)`);
+    pendingRead = pos + n < length ? readFull(src, inBufs[i ^ 1]!, want(pos + n), srcOffset + pos + n) : null;
+    transform(inBufs[i]!.subarray(0, n), pos, outBufs[i]!);
+    if (pendingWrite) await pendingWrite;
+    pendingWrite = writeAll(dst, outBufs[i]!, n, dstOffset + pos);
+    o.onProgress?.(pos + n, length);
+  }
+  if (pendingWrite) await pendingWrite;
+}
+
+export interface EncryptDiskOptions extends Luks2CreateOptions, StreamOptions {}
+
+/**
+ * Write a new LUKS2 disk at `outPath` (which must not exist) whose data segment holds the
+ * encrypted bytes of the plain disk at `plainPath`. The file is synced before returning.
+ */
+export async function encryptDiskFile(plainPath: string, outPath: string, o: EncryptDiskOptions): Promise<Luks2Created> {
+  const src = await open(plainPath, 'r');
+  try {
+    const size = (await src.stat()).size;
+    const sectorSize = o.sectorSize ?? 512;
+    if (size % sectorSize !== 0) throw new InputError(plainPath, `size ${size} is not a multiple of the ${sectorSize}-byte sector`);
+    const created = createLuks2(o);
+    const volume = new Luks2Volume(created.header, created.volumeKey);
+    const dst = await open(outPath, 'wx', 0o600);
+    try {
+      // Holes read as zeros: the unused keyslots area stays sparse, as a wiped area would read.
+      await dst.truncate(created.dataOffset + size);
+      await writeAll(dst, created.headerBytes, created.headerBytes.length, 0);
+      await writeAll(dst, created.keyslotBytes, created.keyslotBytes.length, created.keyslotOffset);
+      await streamTransform(src, 0, dst, created.dataOffset, size, (chunk, pos, out) => {
+        volume.encryptSectors(pos / sectorSize, chunk, out);
+      }, plainPath, o);
+      await dst.sync();
+    } finally {
+      await dst.close();
+    }
+    return created;
+  } finally {
+    await src.close();
+  }
+}
+
+/** Decrypt a LUKS2 disk's whole data segment into a plain file (tests and recovery). */
+export async function decryptDiskFile(luksPath: string, passphrase: Passphrase, outPath: string, o: StreamOptions = {}): Promise<void> {
+  const opened = openLuks2File(luksPath, passphrase);
+  const { volume } = opened;
+  opened.close();
+  const size = volume.dataSize ?? 0;
+  const src = await open(luksPath, 'r');
+  try {
+    const dst = await open(outPath, 'wx', 0o600);
+    try {
+      await dst.truncate(size);
+      await streamTransform(src, volume.dataOffset, dst, 0, size, (chunk, pos, out) => {
+        volume.decryptSectors(pos / volume.sectorSize, chunk, out);
+      }, luksPath, o);
+      await dst.sync();
+    } finally { await dst.close(); }
+  } finally { await src.close(); }
+}
