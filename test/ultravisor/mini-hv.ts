@@ -79,6 +79,8 @@ export interface Hooks {
   refuseInitStart?: boolean;
   /** Pages INIT_DONE leaves out (a hypervisor that skips some). */
   skipAtInitDone?: (gpa: number) => boolean;
+  /** After a refused UV_RETURN, try once more with the frame as it was given (no beforeReturn). */
+  retryRefused?: boolean;
   /** An asynchronous interrupt from an SVM reached the hypervisor. */
   onAsync?: (cpu: Cpu, vm: HvVm, vector: number) => void;
 }
@@ -214,6 +216,14 @@ export class MiniHv implements Software {
     const r = yield* this.ucall(cpu, UV.UV_RETURN);
     // Only a refused UV_RETURN comes back here.
     this.log.push(`uv-return refused ${r}`);
+    if (this.hooks.retryRefused) {
+      cpu.regs.setGpr(0, rc64(rc));
+      out.forEach((v, i) => cpu.regs.setGpr(4 + i, v));
+      cpu.regs.setGpr(31, cookie);
+      cpu.mtspr(S('HSRR0'), cookie);
+      const again = yield* this.ucall(cpu, UV.UV_RETURN);
+      this.log.push(`uv-return refused again ${again}`);
+    }
     yield { op: 'stop', reason: `UV_RETURN refused (${r})` };
   }
 
@@ -225,8 +235,8 @@ export class MiniHv implements Software {
     const nr = Number(cpu.regs.getGpr(3));
     const args = Array.from({ length: 9 }, (_, i) => cpu.regs.getGpr(4 + i));
     const fromSvm = (srr1 & MSR.S) !== 0n;
+    this.#record(cpu, 0xC00);
     if (fromSvm) {
-      this.#record(cpu, 0xC00);
       const cookie = cpu.regs.getGpr(31);
       const r = yield* this.#svmHcall(cpu, vm, nr, args);
       yield* this.#uvReturn(cpu, vm, cookie, r.rc, r.out ?? [], 0xC00);
