@@ -6,7 +6,7 @@ export {
   openMachine, loadMachineConfig, parseMachineConfig, MachineDir, parseSize, formatSize, checkGeometry, firmwareFile,
   MACHINE_FORMAT, MACHINE_JSON, SEEPROM_FILE, type MachineConfig, type MachineKeyRecord, type TpmConfig,
 } from './machine-dir.js';
-export { createMachine, rekeyMachine, duplicateKey, type CreateOptions } from './lifecycle.js';
+export { createMachine, rekeyMachine, duplicateKey, machinePublicKey, listFirmware, type CreateOptions } from './lifecycle.js';
 export { selftest, type SelftestResult } from './selftest.js';
 export { buildContainer, parseContainer, verifyContainer, SecureBootError, ContainerFormatError, CONTAINER_MAGIC } from './container.js';
 export { buildImage, buildPayload, parsePayload, descriptor, STAGES, isStage, IMPLEMENTATIONS, KNOWN_VARIANTS, type Stage, type ImageDescriptor } from './images.js';

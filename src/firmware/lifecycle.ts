@@ -7,13 +7,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, type KeyObject } from 'node:crypto';
 import {
-  EmbeddedTpm, SwtpmDevice, equalBytes, formatEndpoint, fromHex, machineKeyPolicy, ops, runSync, toHex,
+  EmbeddedTpm, RC, SwtpmDevice, TpmError, equalBytes, formatEndpoint, fromHex, machineKeyPolicy, ops, pemFingerprint, publicPem, runSync, toHex,
   type SwtpmEndpoint, type TpmDevice, type TpmFlow,
 } from '../tpm/index.js';
 import { buildDirAtomic, writeFileAtomic } from '../util/atomic.js';
 import { CheckFailed, InputError } from '../util/errors.js';
 import { verifyContainer } from './container.js';
-import { buildImage, parsePayload, STAGES, type Stage } from './images.js';
+import { buildImage, parsePayload, STAGES, type ImageDescriptor, type Stage } from './images.js';
 import {
   checkGeometry, firmwareFile, MACHINE_FORMAT, MACHINE_JSON, openMachine, SEEPROM_FILE, serializeMachineConfig,
   type MachineConfig, type MachineKeyRecord,
@@ -156,4 +156,50 @@ export function duplicateKey(fromDir: string, toDir: string): MachineConfig {
     da.close();
     db?.close();
   }
+}
+
+/** The wrapping key's public part as the TPM reports it (ReadPublic 0x81800001), checked against machine.json. */
+export function machinePublicKey(dir: string): { pem: string; fingerprint: string; name: string } {
+  const md = openMachine(dir);
+  const device = md.openTpm({ autosave: true });
+  try {
+    const info = runSync(readPublicStarted(md.config.machineKey.handle), device);
+    if (toHex(info.name) !== md.config.machineKey.name) {
+      throw new CheckFailed(`${dir}: the TPM (${device.description}) holds another key at 0x${md.config.machineKey.handle.toString(16)} than machine.json records`);
+    }
+    const pem = publicPem(info.public);
+    return { pem, fingerprint: toHex(pemFingerprint(pem)), name: toHex(info.name) };
+  } finally {
+    device.close();
+  }
+}
+
+function* readPublicStarted(handle: number): TpmFlow<ops.PublicInfo> {
+  try {
+    return yield* ops.readPublic(handle);
+  } catch (e) {
+    if (!(e instanceof TpmError && e.rc === RC.INITIALIZE)) throw e;
+    yield* ops.startup(true);
+    return yield* ops.readPublic(handle);
+  }
+}
+
+/** Firmware images of a machine with what secure boot would say about each. */
+export function listFirmware(dir: string): { stage: Stage; file: string; size: number; descriptor?: ImageDescriptor; digest?: string; secureBoot: string; boundToKey?: boolean }[] {
+  const md = openMachine(dir);
+  const seeprom = md.seepromHash;
+  return STAGES.map((s) => {
+    const file = md.firmwarePath(s);
+    const bytes = md.readFirmware(s);
+    try {
+      const payload = verifyContainer(bytes, s, seeprom);
+      const digest = toHex(new Uint8Array(createHash('sha256').update(payload).digest()));
+      return {
+        stage: s, file, size: bytes.length, descriptor: parsePayload(payload), digest, secureBoot: 'ok',
+        ...(s === 'ultravisor' ? { boundToKey: digest === md.config.machineKey.ultravisor.digest } : {}),
+      };
+    } catch (e) {
+      return { stage: s, file, size: bytes.length, secureBoot: e instanceof Error ? e.message : String(e) };
+    }
+  });
 }

@@ -5,6 +5,8 @@ import { register as demo } from './demo.js';
 import { register as bench } from './bench.js';
 import { register as esm } from './esm.js';
 import { register as svm } from './svm.js';
+import { register as machine } from './machine.js';
+import { register as firmware } from './firmware.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -13,4 +15,6 @@ export const COMMANDS: Register[] = [
   bench,
   esm,
   svm,
+  machine,
+  firmware,
 ];
