@@ -112,8 +112,10 @@ export interface RigOptions extends ImageOptions {
   uv?: Partial<UltravisorInit>;
   /** The auth value the TPM holds; the handoff gets the same unless `wrongAuth`. */
   wrongAuth?: boolean;
-  /** Start without an image (bare machine with the VM's memory only). */
+  /** Use this image instead of building one. */
   image?: Image;
+  /** How many VMs (lpids LPID, LPID+1, ...) with the same image; the first is started. */
+  vms?: number;
 }
 
 export interface Rig {
@@ -121,6 +123,7 @@ export interface Rig {
   uv: Ultravisor;
   hv: MiniHv;
   vm: HvVm;
+  vms: HvVm[];
   image: Image;
   log: string[];
   out: Record<string, unknown>;
@@ -146,8 +149,9 @@ export function makeRig(o: RigOptions = {}): Rig {
   m.registerCode(testKernel(o.guest ?? {}, log, out));
   m.registerCode(testUser(o.guest ?? {}, log, out));
   const image = o.image ?? buildImage(o);
-  const vm = hv.addVm({ lpid: LPID, memSize: o.vmMem ?? 16 << 20, entry: LAYOUT.kbase, r3: BigInt(LAYOUT.fdt), load: image.loads });
+  const vms = Array.from({ length: o.vms ?? 1 }, (_, i) =>
+    hv.addVm({ lpid: LPID + i, memSize: o.vmMem ?? 16 << 20, entry: LAYOUT.kbase, r3: BigInt(LAYOUT.fdt), load: image.loads }));
   hv.bootVm = LPID;
   m.lockBoot();
-  return { m, uv, hv, vm, image, log, out, run: (maxSteps = 2_000_000) => m.run({ maxSteps }) };
+  return { m, uv, hv, vm: vms[0]!, vms, image, log, out, run: (maxSteps = 2_000_000) => m.run({ maxSteps }) };
 }
