@@ -1,0 +1,45 @@
+// Element addressing in the VSR file (layout in state.ts): element k counted from the left as
+// the ISA does. The scratch vector (St.t32 words 8..11, bytes 32..47) uses the same layout, so
+// results that read their own sources can be built there and copied.
+
+import type { St } from './state.js';
+
+/** v8 index of byte element k of VSR r. */
+export const bx = (r: number, k: number) => 16 * r + (k ^ 7);
+/** v16 index of halfword element k of VSR r. */
+export const hx = (r: number, k: number) => 8 * r + (k ^ 3);
+/** v32 index of word element k of VSR r. */
+export const wx = (r: number, k: number) => 4 * r + (k ^ 1);
+/** v32 index of the low word of doubleword k of VSR r (high word is +1). */
+export const dx = (r: number, k: number) => 4 * r + 2 * k;
+
+/** The scratch vector's "register number" relative to the scratch arrays (t8/t16/t32). */
+export const SCR = 2; // t32[8..11] = 16 bytes at byte offset 32 = "VSR 2" of the scratch buffer
+
+/** Copy the scratch vector into VSR t. */
+export function fromScratch(s: St, t: number): void {
+  const v = s.v32, x = s.t32, o = 4 * t;
+  v[o] = x[8]!; v[o + 1] = x[9]!; v[o + 2] = x[10]!; v[o + 3] = x[11]!;
+}
+/** Copy VSR r into the scratch vector. */
+export function toScratch(s: St, r: number): void {
+  const v = s.v32, x = s.t32, o = 4 * r;
+  x[8] = v[o]!; x[9] = v[o + 1]!; x[10] = v[o + 2]!; x[11] = v[o + 3]!;
+}
+
+/** Load 16 bytes as a little-endian quadword (lvx, lxvx, lxv in LE mode): byte element 15 = MEM(EA). */
+export function loadQuadLE(s: St, t: number, ea: number): void {
+  s.m.load64Into(ea, s.v32, 4 * t + 2);
+  s.m.load64Into(ea + 8, s.v32, 4 * t);
+}
+export function storeQuadLE(s: St, t: number, ea: number): void {
+  s.m.store64From(ea, s.v32, 4 * t + 2);
+  s.m.store64From(ea + 8, s.v32, 4 * t);
+}
+
+/** CR6 for vector compares with Rc=1: 8 when every element is true, 2 when none is. */
+export function cr6(s: St, allTrue: boolean, allFalse: boolean): void {
+  s.cr = (s.cr & ~0x000000f0) | ((allTrue ? 8 : 0) | (allFalse ? 2 : 0)) << 4;
+}
+
+export const VSCR_SAT = 1;
