@@ -23,6 +23,7 @@ export interface UltravisorConfig {
   firmwareMemory?: FirmwareRegion[];
 }
 
+/** The machine key's public PEM (its SHA-256 names our lockbox), or that fingerprint itself. */
 export type MachineKey = { pem: string | Uint8Array } | { fingerprint: Uint8Array };
 
 export interface UltravisorInit {
@@ -30,7 +31,8 @@ export interface UltravisorInit {
   config?: UltravisorConfig;
   /** From firmware (trusted boot). Without it every UV_ESM fails with TPM_REFUSED. */
   handoff?: UltravisorHandoff;
-  machineKey: MachineKey;
+  /** Default: the handoff's keyFingerprint (or keyPem). */
+  machineKey?: MachineKey;
   /** The step-wise unwrap client; the TPM layer's by default. */
   tpmUnwrap?: TpmUnwrap;
 }

@@ -169,7 +169,7 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
     // The symmetric key, from the TPM through the hypervisor.
     const handoff = uv.init.handoff;
     const unwrap = uv.tpmUnwrap;
-    if (!handoff || !unwrap) return fail(ESM_REASON.TPM_REFUSED!, 'no TPM handoff from firmware');
+    if (!handoff) return fail(ESM_REASON.TPM_REFUSED!, 'no TPM handoff from firmware');
     try {
       symkey = yield* relayUnwrap(mem, svm, unwrap, handoff, lockbox.encryptedSymkey);
     } catch (e) {

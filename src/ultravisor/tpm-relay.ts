@@ -10,23 +10,15 @@ import { HC } from '../abi/hcalls.js';
 import type { HcallAnswer, HcallRequest } from './context.js';
 import type { UvMemory } from './memory.js';
 import type { Svm } from './svm.js';
+import { unwrapSteps, type UltravisorHandoff } from '../tpm/index.js';
 
-/** What firmware hands the ultravisor about the machine's wrapping key (trusted boot). */
-export interface UltravisorHandoff {
-  /** Persistent handle of the wrapping key (0x81800001). */
-  keyHandle: number;
-  /** Its TPM Name (nameAlg || digest of the public area), compared with ReadPublic. */
-  keyName: Uint8Array;
-  /** This boot's auth value of the key. */
-  authValue: Uint8Array;
-  /** Policy digests of the key's PolicyOR branches. */
-  policyDigests: Uint8Array[];
-  /** The PCR the policy's second branch depends on. */
-  pcrIndex: number;
-}
+export type { UltravisorHandoff };
 
 /** The TPM layer's client: yields each command, is resumed with each response, returns the key. */
 export type TpmUnwrap = (handoff: UltravisorHandoff, encryptedSymkey: Uint8Array) => Generator<Uint8Array, Uint8Array, Uint8Array>;
+
+/** The TPM layer's unwrap client (ReadPublic + Name check, salted policy session, RSA_Decrypt with response encryption). */
+export const DEFAULT_TPM_UNWRAP: TpmUnwrap = unwrapSteps;
 
 export class TpmRefused extends Error {
   constructor(readonly keyMismatch: boolean, message: string) { super(message); this.name = 'TpmRefused'; }

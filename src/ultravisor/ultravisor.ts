@@ -31,7 +31,7 @@ import { HANDLERS, type Outcome } from './ultracalls.js';
 import type { UltravisorConfig, UltravisorInit } from './config.js';
 import { RtasBounce } from './rtas-bounce.js';
 import { fingerprintOfPem } from './esm-format.js';
-import type { TpmUnwrap } from './tpm-relay.js';
+import { DEFAULT_TPM_UNWRAP, type TpmUnwrap } from './tpm-relay.js';
 
 const R = {
   USRR0: SPR.USRR0!, USRR1: SPR.USRR1!, URMOR: SPR.URMOR!, PTCR: SPR.PTCR!, LPIDR: SPR.LPIDR!, HDAR: SPR.HDAR!,
@@ -93,7 +93,9 @@ export class Ultravisor implements Software {
 
   constructor(init: UltravisorInit) {
     this.init = init;
-    const k = init.machineKey;
+    const h = init.handoff;
+    const k = init.machineKey ?? (h?.keyFingerprint ? { fingerprint: h.keyFingerprint } : h?.keyPem ? { pem: h.keyPem } : undefined);
+    if (!k) throw new RangeError('the ultravisor needs the machine key (its public PEM or fingerprint), from the handoff or given');
     this.fingerprint = 'pem' in k
       ? fingerprintOfPem(typeof k.pem === 'string' ? new TextEncoder().encode(k.pem) : k.pem)
       : new Uint8Array(k.fingerprint);
@@ -125,7 +127,7 @@ export class Ultravisor implements Software {
     this.ptab = PartitionTable.alloc(this.frames);
   }
 
-  get tpmUnwrap(): TpmUnwrap | undefined { return this.init.tpmUnwrap; }
+  get tpmUnwrap(): TpmUnwrap { return this.init.tpmUnwrap ?? DEFAULT_TPM_UNWRAP; }
 
   /**
    * The rogue build's purpose: it keeps the SVM's key and puts it where the hypervisor can read

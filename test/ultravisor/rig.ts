@@ -6,7 +6,7 @@
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { Machine } from '../../src/hw/machine.js';
 import { writeFdt, fdtNode, type FdtNode } from '../../src/fdt/index.js';
-import { buildEsmBlob, computeDigests, generateRsaKeyPair, svmAdd, type Digests, type FileInput } from '../../src/esm/index.js';
+import { buildEsmBlobWithKey, computeDigests, generateRsaKeyPair, svmAdd, type Digests, type FileInput } from '../../src/esm/index.js';
 import { RTAS_TEXT } from '../../src/image/rtas.js';
 import { writeCpio, S_IFREG } from '../../src/image/cpio.js';
 import { createUltravisor, type Ultravisor, type UltravisorInit } from '../../src/ultravisor/index.js';
@@ -50,6 +50,8 @@ export interface ImageOptions {
   mutateBlob?: (blob: Uint8Array) => Uint8Array;
   /** Leave the blob out entirely. */
   noBlob?: boolean;
+  /** More machines to authorize, by their public key PEM. */
+  recipientPems?: Uint8Array[];
 }
 
 export interface Image {
@@ -59,6 +61,7 @@ export interface Image {
   blob: Uint8Array;
   bootargs: string;
   fdtBytes: Uint8Array;
+  symkey: Uint8Array;
 }
 
 export function buildImage(o: ImageOptions = {}): Image {
@@ -68,11 +71,12 @@ export function buildImage(o: ImageOptions = {}): Image {
   const keys = o.keys ?? [0];
   let digests = computeDigests({ kernelImage: kernel, initramfs, bootargs, rtas: RTAS_TEXT });
   if (o.digests) digests = o.digests(digests);
-  let blob = buildEsmBlob({
+  const built = buildEsmBlobWithKey({
     origin: { pubPem: testKey(keys[0]!).pub, comment: 'owner' },
-    recipients: keys.slice(1).map((k) => ({ pubPem: testKey(k).pub, comment: `machine ${k}` })),
+    recipients: [...keys.slice(1).map((k) => ({ pubPem: testKey(k).pub, comment: `machine ${k}` })), ...(o.recipientPems ?? []).map((pubPem) => ({ pubPem }))],
     digests, files: o.files,
   });
+  let blob = built.bytes;
   let kernelLoaded = kernel, initrdLoaded = initramfs, args = bootargs, rtas = RTAS_TEXT;
   if (o.tamper === 'kernel') { kernelLoaded = kernel.slice(); kernelLoaded[kernel.length - 1]! ^= 1; }
   if (o.tamper === 'initramfs') { initrdLoaded = initramfs.slice(); initrdLoaded[initrdLoaded.length - 1]! ^= 1; }
@@ -99,7 +103,7 @@ export function buildImage(o: ImageOptions = {}): Image {
     { gpa: LAYOUT.initrd, bytes: initrd },
   ];
   if (!inInitrd && !o.noBlob) loads.push({ gpa: LAYOUT.blob, bytes: blob });
-  return { loads, kernel, initrd, blob, bootargs: args, fdtBytes };
+  return { loads, kernel, initrd, blob, bootargs: args, fdtBytes, symkey: built.symkey };
 }
 
 export interface RigOptions extends ImageOptions {
@@ -116,6 +120,8 @@ export interface RigOptions extends ImageOptions {
   image?: Image;
   /** How many VMs (lpids LPID, LPID+1, ...) with the same image; the first is started. */
   vms?: number;
+  /** A machine firmware booted, with its ultravisor installed (the rig adds the rest, then locks). */
+  booted?: { machine: Machine; uv: Ultravisor; tpm: (cmd: Uint8Array) => Uint8Array };
 }
 
 export interface Rig {
@@ -131,19 +137,22 @@ export interface Rig {
 }
 
 export function makeRig(o: RigOptions = {}): Rig {
-  const m = new Machine({ cpus: o.cpus ?? 1, controllers: [{ size: o.memory ?? 128 << 20, secure: o.secure ?? 48 << 20 }] });
   const mk = testKey(o.machineKey ?? 0);
   const auth = new Uint8Array(randomBytes(16));
-  const uv = createUltravisor({
-    variant: 'genuine',
-    machineKey: { pem: mk.pub },
-    handoff: fakeHandoff(o.wrongAuth ? new Uint8Array(randomBytes(16)) : auth),
-    tpmUnwrap: fakeUnwrap,
-    ...o.uv,
-  });
-  uv.install(m);
+  const m = o.booted?.machine ?? new Machine({ cpus: o.cpus ?? 1, controllers: [{ size: o.memory ?? 128 << 20, secure: o.secure ?? 48 << 20 }] });
+  let uv = o.booted?.uv;
+  if (!uv) {
+    uv = createUltravisor({
+      variant: 'genuine',
+      machineKey: { pem: mk.pub },
+      handoff: fakeHandoff(o.wrongAuth ? new Uint8Array(randomBytes(16)) : auth),
+      tpmUnwrap: fakeUnwrap,
+      ...o.uv,
+    });
+    uv.install(m);
+  }
   const hv = new MiniHv(m);
-  hv.tpm = fakeTpm(mk.priv, auth);
+  hv.tpm = o.booted?.tpm ?? fakeTpm(mk.priv, auth);
   const log: string[] = [];
   const out: Record<string, unknown> = {};
   m.registerCode(testKernel(o.guest ?? {}, log, out));
@@ -152,6 +161,6 @@ export function makeRig(o: RigOptions = {}): Rig {
   const vms = Array.from({ length: o.vms ?? 1 }, (_, i) =>
     hv.addVm({ lpid: LPID + i, memSize: o.vmMem ?? 16 << 20, entry: LAYOUT.kbase, r3: BigInt(LAYOUT.fdt), load: image.loads }));
   hv.bootVm = LPID;
-  m.lockBoot();
+  if (!o.booted) m.lockBoot();
   return { m, uv, hv, vm: vms[0]!, vms, image, log, out, run: (maxSteps = 2_000_000) => m.run({ maxSteps }) };
 }
