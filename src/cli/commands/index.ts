@@ -5,6 +5,7 @@ import { register as demo } from './demo.js';
 import { register as bench } from './bench.js';
 import { register as esm } from './esm.js';
 import { register as svm } from './svm.js';
+import { register as image } from './image.js';
 import { register as machine } from './machine.js';
 import { register as firmware } from './firmware.js';
 
@@ -15,6 +16,7 @@ export const COMMANDS: Register[] = [
   bench,
   esm,
   svm,
+  image,
   machine,
   firmware,
 ];
