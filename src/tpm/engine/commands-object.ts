@@ -62,6 +62,7 @@ function creationOutputs(e: TpmEngine, hierarchy: number, name: Uint8Array, name
 }
 
 defineCommand(CC.CreatePrimary, {
+  needsSlot: true,
   handles: [{ kind: 'hierarchy', role: 'user' }], sessions: true, decrypt: true, encrypt: true, responseHandle: true,
   run(e, c) {
     const sens = c.params.sensitiveCreate(1);
@@ -107,6 +108,7 @@ defineCommand(CC.CreatePrimary, {
 });
 
 defineCommand(CC.Create, {
+  needsSlot: true,
   handles: [{ kind: 'object', role: 'user' }], sessions: true, decrypt: true, encrypt: true, responseHandle: false,
   run(e, c) {
     const sens = c.params.sensitiveCreate(1);
@@ -130,6 +132,7 @@ defineCommand(CC.Create, {
 });
 
 defineCommand(CC.Load, {
+  needsSlot: true,
   handles: [{ kind: 'object', role: 'user' }], sessions: true, decrypt: true, encrypt: true, responseHandle: true,
   run(e, c) {
     const blob = c.params.tpm2b(1, 1024);
@@ -138,7 +141,7 @@ defineCommand(CC.Load, {
     const parentHandle = c.handles[0]!;
     const parent = requireStorageParent(e.object(parentHandle), 1);
     checkPublic(pub, 2, { parent });
-    const handle = e.allocObjectHandle(handleType(parentHandle) === HT.PERSISTENT ? 1 : 0);
+    const handle = e.allocObjectHandle();
     const probe = new TpmObject(pub, parent.hierarchy, EMPTY, undefined, bytes);
     const un = unwrapPrivate(parent, probe.name, blob);
     if (!un.ok) return fail(P(un.why === 'integrity' ? RC.INTEGRITY : RC.SIZE, 1));
@@ -150,6 +153,7 @@ defineCommand(CC.Load, {
 });
 
 defineCommand(CC.LoadExternal, {
+  needsSlot: true,
   handles: [], sessions: true, decrypt: true, encrypt: true, responseHandle: true,
   run(e, c) {
     const priv = c.params.tpm2b(1, 1024);

@@ -26,6 +26,8 @@ export interface CommandDef {
   decrypt: boolean;
   encrypt: boolean;
   responseHandle: boolean;
+  /** The command needs a free object slot while it runs (as in the reference TPM: creating or loading). */
+  needsSlot?: boolean;
   run(e: TpmEngine, c: CommandContext): CommandResult;
 }
 
@@ -190,9 +192,9 @@ export class TpmEngine {
     this.markDirty();
   }
 
-  /** A free transient handle, or OBJECT_MEMORY. `reserved` slots are held by persistent objects in use. */
-  allocObjectHandle(reserved = 0): number {
-    if (this.objects.size + reserved >= MAX_OBJECTS) fail(RC.OBJECT_MEMORY);
+  /** A free transient handle, or OBJECT_MEMORY. */
+  allocObjectHandle(): number {
+    if (this.objects.size >= MAX_OBJECTS) fail(RC.OBJECT_MEMORY);
     for (let i = 0; ; i++) if (!this.objects.has(0x80000000 + i)) return 0x80000000 + i;
   }
 
@@ -259,7 +261,7 @@ export class TpmEngine {
     }
     // Persistent objects occupy an object slot while a command uses them (as in the reference TPM).
     const persistentInUse = new Set(handles.filter((h) => handleType(h) === HT.PERSISTENT)).size;
-    if (this.objects.size + persistentInUse > MAX_OBJECTS) return errorResponse(RC.OBJECT_MEMORY);
+    if (this.objects.size + persistentInUse + (def.needsSlot ? 1 : 0) > MAX_OBJECTS) return errorResponse(RC.OBJECT_MEMORY);
 
     const authCount = def.handles.filter((h) => h.role !== 'none').length;
     let sessions: CommandSession[] = [];

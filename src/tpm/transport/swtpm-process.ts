@@ -14,15 +14,27 @@ export function swtpmAvailable(): boolean {
   return spawnSync('swtpm', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
+async function listenOn(port: number): Promise<net.Server | undefined> {
+  return await new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
+    s.once('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => resolve(s));
   });
+}
+
+const closeServer = (s: net.Server) => new Promise<void>((r) => s.close(() => r()));
+
+/** Two free consecutive ports: tpm2-tools' swtpm TCTI assumes the control port is the data port + 1. */
+async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const a = await listenOn(0);
+    if (!a) continue;
+    const p = (a.address() as net.AddressInfo).port;
+    const b = p < 65535 ? await listenOn(p + 1) : undefined;
+    await closeServer(a);
+    if (b) { await closeServer(b); return p; }
+  }
+  throw new Error('swtpm: no two consecutive free loopback ports');
 }
 
 async function canConnect(port: number): Promise<boolean> {
@@ -41,9 +53,8 @@ export interface PrivateSwtpm {
 export async function startPrivateSwtpm(): Promise<PrivateSwtpm> {
   const dir = mkdtempSync(join(tmpdir(), 'pef-swtpm-'));
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const ctrlPort = await freePort();
-    if (port === ctrlPort) continue;
+    const port = await freePortPair();
+    const ctrlPort = port + 1;
     const child: ChildProcess = spawn('swtpm', [
       'socket', '--tpm2',
       '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`,
