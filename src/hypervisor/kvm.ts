@@ -94,7 +94,8 @@ export class Hypervisor implements Software {
     this.now = opts.now ?? (() => performance.now());
   }
 
-  get allDone(): boolean { return this.vms.length > 0 && this.vms.every((v) => v.done); }
+  /** Every VM has stopped and the hypervisor has released it. */
+  get allDone(): boolean { return this.vms.length > 0 && this.vms.every((v) => v.done && v.tornDown); }
   vmByLpid(lpid: number): Vm | undefined { return this.#byLpid.get(lpid); }
 
   trace(e: Record<string, unknown> & { kind: string }): void { this.machine.trace.emit(e); }
@@ -242,8 +243,8 @@ export class Hypervisor implements Software {
   /** An interrupt is pending for the VM: a ceded vCPU becomes runnable. */
   prod(vm: Vm): void {
     for (const v of vm.vcpus) {
-      v.prodded = true;
-      if (v.state === 'ceded') { v.state = 'runnable'; this.#wake(v.thread); }
+      // A ceded vCPU takes the interrupt by waking; a running one finds it pending at its next cede.
+      if (v.state === 'ceded') { v.state = 'runnable'; this.#wake(v.thread); } else v.prodded = true;
     }
   }
 
