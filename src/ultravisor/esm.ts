@@ -218,7 +218,7 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
       for (let g = Math.floor(rtasBase / PAGE_SIZE); g * PAGE_SIZE < rtasBase + rtasSize; g++) {
         const e = svm.pages.get(g);
         if (e?.state === GPF.SECURE && e.secure !== undefined) {
-          env.event({ kind: 'page', lpid: svm.lpid, gfn: g, from: e.state, to: GPF.PSEUDO_SHARED });
+          env.event({ kind: 'page', lpid: svm.lpid, gfn: g, was: 'SECURE', now: 'PSEUDO_SHARED' });
           e.state = GPF.PSEUDO_SHARED;
           svm.resident.delete(g);
         }

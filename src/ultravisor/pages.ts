@@ -7,7 +7,7 @@
 // SVM's table maps a frame only in SECURE (its secure page), SHARED (the hypervisor's page)
 // and PSEUDO_SHARED (its secure page, read-only for RTAS text).
 
-import { GPF, H_PAGE_IN_SHARED, PAGE_SIZE } from '../abi/pages.js';
+import { GPF, H_PAGE_IN_SHARED, PAGE_SIZE, gpfName } from '../abi/pages.js';
 import { HC } from '../abi/hcalls.js';
 import { U } from '../abi/retcodes.js';
 import type { SecureFrameAllocator } from './alloc.js';
@@ -23,13 +23,15 @@ export interface PageEnv {
   event(e: Record<string, unknown>): void;
   /** Every SVM that is running (overcommit may take frames from any of them). */
   secureSvms(): Iterable<Svm>;
+  /** A machine-wide clock for "oldest page first". */
+  tick(): number;
 }
 
 const SHIFT = 16n;
 type Gen<T> = Generator<HcallRequest, T, { rc: number; out: bigint[] }>;
 
 function setState(env: PageEnv, svm: Svm, gfn: number, e: GfnEntry, to: number): void {
-  if (e.state !== to) env.event({ kind: 'page', lpid: svm.lpid, gfn, from: e.state, to });
+  if (e.state !== to) env.event({ kind: 'page', lpid: svm.lpid, gfn, was: gpfName(e.state), now: gpfName(to) });
   e.state = to;
 }
 
@@ -45,7 +47,7 @@ function installSecure(env: PageEnv, svm: Svm, gfn: number, e: GfnEntry, ra: num
   e.secure = ra;
   svm.tables.map(env.mem, gfn, ra, true);
   svm.resident.delete(gfn);
-  svm.resident.add(gfn);
+  svm.resident.set(gfn, env.tick());
 }
 
 // ---- the hypervisor's page ultracalls -------------------------------------------------------
@@ -172,15 +174,18 @@ export function releaseRange(env: PageEnv, svm: Svm, startGfn: number, n: number
 
 const pageInReq = (gfn: number, flags: number): HcallRequest => ({ nr: HC.H_SVM_PAGE_IN, args: [BigInt(gfn * PAGE_SIZE), BigInt(flags), SHIFT] });
 
-/** The oldest resident frame of any running SVM, other than `keep`. */
+/** The oldest resident frame of all running SVMs (each SVM's map is oldest first), other than `keep`. */
 function pickVictim(env: PageEnv, keep: { lpid: number; gfns: ReadonlySet<number> } | undefined): { svm: Svm; gfn: number } | undefined {
+  let best: { svm: Svm; gfn: number; t: number } | undefined;
   for (const svm of env.secureSvms()) {
-    for (const gfn of svm.resident) {
+    for (const [gfn, t] of svm.resident) {
       if (keep && keep.lpid === svm.lpid && keep.gfns.has(gfn)) continue;
-      if (svm.pages.get(gfn)?.state === GPF.SECURE) return { svm, gfn };
+      if (svm.pages.get(gfn)?.state !== GPF.SECURE) continue;
+      if (!best || t < best.t) best = { svm, gfn, t };
+      break;
     }
   }
-  return undefined;
+  return best;
 }
 
 /**

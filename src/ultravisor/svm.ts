@@ -38,8 +38,8 @@ export class Svm {
   state: SvmState = 'init';
   readonly slots = new Map<number, Slot>();
   readonly pages = new Map<number, GfnEntry>();
-  /** Frames in state SECURE that hold a secure page, oldest first: the overcommit victims. */
-  readonly resident = new Set<number>();
+  /** Frames in state SECURE that hold a secure page, oldest first, with when they came in: the overcommit victims. */
+  readonly resident = new Map<number, number>();
   #crypt: PageCrypt | undefined;
   /** SHA-256 fingerprint of the machine key whose lockbox UV_ESM opened. */
   fingerprint: Uint8Array | undefined;

@@ -85,6 +85,7 @@ export class Ultravisor implements Software {
   /** Why each partition's last UV_ESM failed (ESM_REASONS code), kept past UV_SVM_TERMINATE. */
   readonly esmReasons = new Map<number, number>();
   readonly #pending = new Map<bigint, Pending>();
+  #clock = 0;
   readonly pageEnv: PageEnv;
   /** SHA-256 of the machine key's public PEM: names our lockbox in every ESM blob. */
   readonly fingerprint: Uint8Array;
@@ -111,6 +112,7 @@ export class Ultravisor implements Software {
       tlbie: () => this.#machine?.tlbieAll(),
       event: (e) => this.event(e),
       *secureSvms() { for (const s of uv.svms.values()) if (s.state === 'secure') yield s; },
+      tick: () => ++this.#clock,
     };
   }
 
