@@ -1,6 +1,6 @@
 // Wrapping one master key for many recipients on every core. Each worker thread takes a
-// batch of RSAPublicKey DERs (transferred, not copied), imports each and RSA-OAEP-encrypts
-// the master key under it with node:crypto, and hands the ciphertexts back in one buffer.
+// batch of RSAPublicKey DERs (transferred, not copied) and RSA-OAEP-encrypts
+// the master key under each with node:crypto, and hands the ciphertexts back in one buffer.
 // The worker body is plain JavaScript run with `eval`, so it needs no TypeScript loader and
 // behaves the same from the sources and from the build.
 import { Worker } from 'node:worker_threads';
@@ -9,7 +9,7 @@ import { EsmKeyError } from './errors.js';
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { createPublicKey, publicEncrypt, constants } = require('node:crypto');
+const { publicEncrypt, constants } = require('node:crypto');
 const symkey = Buffer.from(workerData.symkey);
 parentPort.on('message', (m) => {
   const ders = Buffer.from(m.ders);
@@ -19,8 +19,7 @@ parentPort.on('message', (m) => {
     const der = ders.subarray(at, at + m.lens[i]);
     at += m.lens[i];
     try {
-      const key = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
-      out.push(publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, symkey));
+      out.push(publicEncrypt({ key: der, format: 'der', type: 'pkcs1', padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, symkey));
     } catch (e) {
       parentPort.postMessage({ id: m.id, error: { index: i, message: String(e && e.message || e) } });
       return;

@@ -192,3 +192,15 @@ test('a secret key opens the blob whichever PEM spelling its recipient file used
   const [other] = [(await import('./helpers.js')).testKey()];
   assert.throws(() => esm.openWithSecretKey(esm.parseEsmBlob(bytes), other.sec), esm.EsmRefused);
 });
+
+test('a key the worker threads cannot use is reported by its name, and nothing is written', async () => {
+  const [owner, m1] = keys(2);
+  const { bytes, symkey } = esm.createEsmBlob(owner!.pub);
+  // RSAPublicKey with a 2048-bit modulus but no exponent: it reads here, OpenSSL refuses it
+  const n = Buffer.concat([Buffer.from([0x02, 0x82, 0x01, 0x01, 0x00, 0xc0]), randomBytes(255)]);
+  const der = Buffer.concat([Buffer.from([0x30, 0x82, 0x01, 0x05]), n]);
+  const pem = `-----BEGIN RSA PUBLIC KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END RSA PUBLIC KEY-----\n`;
+  await assert.rejects(
+    esm.authorizeRecipients(esm.parseEsmBlob(bytes), symkey, [{ pubPem: m1!.pub, subject: 'good.pem' }, { pubPem: new Uint8Array(Buffer.from(pem)), subject: 'broken.pem' }], { jobs: 2, batch: 1 }),
+    (e: Error) => e instanceof esm.EsmKeyError && /^broken\.pem: cannot encrypt/.test(e.message));
+});
