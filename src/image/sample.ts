@@ -1,9 +1,10 @@
 // `pef image sample`: a small VM image to turn into an SVM. Its root disk is a ustar tree with
 // /init (a pef-init script), a secret, a tiny real ppc64le program and a few files to serve.
 
+import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildDirAtomic } from '../util/atomic.js';
-import { writeFileSynced as writeFile } from './fsutil.js';
+import { syncFile, writeFileSynced as writeFile } from './fsutil.js';
 import { writeCpio, S_IFDIR, S_IFREG } from './cpio.js';
 import { buildHelloProgram } from './hello-elf.js';
 import { IMAGE_FILES, MIN_DISK, SECTOR } from './image-dir.js';
@@ -54,14 +55,12 @@ export function sampleTree(): TarEntryInput[] {
   ];
 }
 
-/** The root disk: the tree at offset 0, zero-padded to `size`. */
-export function sampleDisk(size = 4 * MIN_DISK): Uint8Array {
+/** The root disk's content: the tree, to be put at offset 0 of a zero-filled disk of `size` bytes. */
+export function sampleDiskTree(size = 4 * MIN_DISK): Uint8Array {
   if (size % SECTOR !== 0 || size < MIN_DISK) throw new RangeError(`disk size ${size} must be a multiple of 512 and at least 1 MiB`);
   const tar = writeTar(sampleTree());
   if (tar.length > size) throw new RangeError(`disk size ${size} cannot hold the ${tar.length}-byte tree`);
-  const disk = new Uint8Array(size);
-  disk.set(tar);
-  return disk;
+  return tar;
 }
 
 export function sampleInitramfs(): Uint8Array {
@@ -76,13 +75,17 @@ export function sampleInitramfs(): Uint8Array {
 /** Write the sample image to `dir` (which must not exist), all or nothing. */
 export async function writeSampleImage(dir: string, o: SampleOptions = {}): Promise<VmConfig> {
   const config: VmConfig = { name: o.name ?? 'sample', memory: o.memory ?? 512 * 1024 * 1024, vcpus: o.vcpus ?? 1 };
-  const disk = sampleDisk(o.diskSize);
+  const diskSize = o.diskSize ?? 4 * MIN_DISK;
+  const tree = sampleDiskTree(diskSize);
   const kernel = buildModelKernel({ size: o.kernelSize ?? DEFAULT_KERNEL_SIZE });
   await buildDirAtomic(dir, async (tmp) => {
     await writeFile(join(tmp, IMAGE_FILES.kernel), kernel);
     await writeFile(join(tmp, IMAGE_FILES.initramfs), sampleInitramfs());
     await writeFile(join(tmp, IMAGE_FILES.bootargs), SAMPLE_BOOTARGS);
-    await writeFile(join(tmp, IMAGE_FILES.disk), disk);
+    // The rest of the disk is a hole: zeros that cost nothing to write, whatever the size.
+    await writeFile(join(tmp, IMAGE_FILES.disk), tree);
+    await truncate(join(tmp, IMAGE_FILES.disk), diskSize);
+    await syncFile(join(tmp, IMAGE_FILES.disk));
     await writeFile(join(tmp, IMAGE_FILES.vm), formatVmConfig(config));
   });
   return config;
