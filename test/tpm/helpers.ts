@@ -10,7 +10,8 @@ import {
 export const CI = process.env.CI === 'true';
 
 export function toolAvailable(tool: string): boolean {
-  return spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!/^[\w.-]+$/.test(tool)) return false;
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
 
 /** Skip (locally) or fail (in CI) when an external tool is missing. Returns false when skipped. */
