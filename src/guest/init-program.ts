@@ -2,8 +2,8 @@
 // The machine finds the magic at the entry point the kernel started it at; from then on the
 // program reaches the kernel only with `sc 0` system calls (R0 = number, R3.. = arguments,
 // CR0[SO] and R3 = errno on failure), on buffers in its own memory, exactly as a compiled
-// program would. A failing command ends the script with status 1 (as `sh -e`); `exec`
-// replaces it with an ELF program, as the shell's exec does.
+// program would. A failing command ends the script with status 1 (as `sh -e`); `exec` runs an
+// ELF program (vfork, execve, wait4) and goes on when it exits with status 0.
 
 import { createHash } from 'node:crypto';
 import type { Cpu } from '../hw/cpu/cpu.js';
@@ -17,6 +17,7 @@ type G<T = void> = Generator<Op, T, void>;
 const CR0_SO = 0x10000000;
 const IO = 64 * 1024;
 const enc = new TextEncoder();
+const SIGNALS: Record<number, string> = { 4: 'Illegal instruction', 6: 'Aborted', 7: 'Bus error', 9: 'Killed', 11: 'Segmentation fault' };
 
 class Sys {
   constructor(readonly cpu: Cpu) {}
@@ -128,7 +129,7 @@ function* run(cpu: Cpu, entry: number): G {
           break;
         }
         case 'exec': {
-          // argv strings, then the pointer array, in the string area.
+          // argv strings, then the pointer array, in the string area; the wait status after them.
           const argv = [c.path, ...c.args];
           let at = strAt;
           const ptrs: number[] = [];
@@ -137,8 +138,21 @@ function* run(cpu: Cpu, entry: number): G {
           const arr = new Uint8Array(8 * (ptrs.length + 1));
           ptrs.forEach((p, i) => new DataView(arr.buffer).setBigUint64(8 * i, BigInt(p), true));
           yield* sys.poke(at, arr);
-          const r = yield* sys.call(NR.execve, ptrs[0]!, at, 0);
-          throw new ScriptError(c.line, `exec ${c.path}: ${strerror(-r)}`);
+          const statusAt = at + arr.length;
+          // vfork, then execve in the child; this program resumes as the parent where the child's
+          // last system call returned (execve, or _exit when the exec failed), with its pid.
+          const v = yield* sys.call(NR.vfork);
+          if (v < 0) throw new ScriptError(c.line, `exec ${c.path}: vfork: ${strerror(-v)}`);
+          let pid = yield* sys.call(NR.execve, ptrs[0]!, at, 0);
+          let execErr = 0;
+          if (pid < 0) { execErr = -pid; pid = yield* sys.call(NR.exit_group, 127); }
+          const w = yield* sys.call(NR.wait4, pid, statusAt, 0, 0);
+          if (w < 0) throw new ScriptError(c.line, `exec ${c.path}: wait4: ${strerror(-w)}`);
+          const status = new DataView((yield* sys.peek(statusAt, 4)).buffer).getInt32(0, true);
+          if (execErr) throw new ScriptError(c.line, `exec ${c.path}: ${strerror(execErr)}`);
+          if (status & 0x7f) throw new ScriptError(c.line, `${c.path}: killed by signal ${status & 0x7f} (${SIGNALS[status & 0x7f] ?? 'unknown'})`);
+          if (status >> 8) throw new ScriptError(c.line, `${c.path}: exited with status ${(status >> 8) & 0xff}`);
+          break;
         }
         case 'exit': yield* sys.call(NR.exit_group, c.code); return;
       }

@@ -29,7 +29,7 @@ import { unpackInitramfs } from './fs/initramfs.js';
 import { mountTar } from './fs/tarfs.js';
 import { ENOENT, ENOMEM, FsError, Vfs } from './fs/vfs.js';
 import { esmFile, openLuksRoot, rawPrefix, ROOT_PASSPHRASE_FILES } from './luks.js';
-import { loadImage, Process } from './process.js';
+import { loadImage, Process, type ResumeContext } from './process.js';
 import { syscall, type SysResult } from './syscalls.js';
 import { strerror } from './errno.js';
 import { MmioTransport, REG, VirtioProbeError } from './virtio/transport.js';
@@ -47,6 +47,7 @@ const SWIOTLB_DEFAULT_SLABS = 2048;
 /** The first page holds the interrupt vectors (and, before the allocator exists, RTAS scratch). */
 const LOW_SCRATCH = 0x8000;
 const CR0_SO = 0x10000000;
+const SIGILL = 4;
 
 export class Kernel implements Software {
   readonly name: string;
@@ -65,6 +66,8 @@ export class Kernel implements Software {
   blk: VirtioBlkDriver | undefined;
   bcache: BlockCache | undefined;
   current: Process | undefined;
+  readonly #procs = new Map<number, Process>();
+  #nextPid = 2;
 
   constructor(readonly entry: number, readonly config: Record<string, unknown>) {
     const kname = typeof config.kernel === 'string' ? config.kernel : 'pef-linux';
@@ -157,6 +160,7 @@ export class Kernel implements Software {
     if (bench) yield* this.#blkbench(cpu, Number(bench));
     const init = bi.params.get('init') ?? '/init';
     const p = new Process(1, init);
+    this.#procs.set(1, p);
     const con = this.vfs.lookup('/dev/console')!;
     for (let fd = 0; fd < 3; fd++) p.fds[fd] = { inode: con, pos: 0, flags: fd === 0 ? 0 : 1, path: '/dev/console' };
     try {
@@ -321,11 +325,38 @@ export class Kernel implements Software {
       if (e instanceof OutOfMemory) throw new FsError(ENOMEM, e.message);
       throw e;
     }
-    p.release(this.pages!);
+    if (p.ownImage) p.release(this.pages!);
+    p.ownImage = true;
     p.name = path;
+    p.kind = np.kind;
     p.regions.push(...np.regions);
     Object.assign(p, { entry: np.entry, sp: np.sp, argc: np.argc, argv: np.argv, envp: np.envp, brkBase: np.brkBase, brk: np.brk, brkMax: np.brkMax });
     this.current = p;
+  }
+
+  children(p: Process): Process[] { return [...this.#procs.values()].filter((c) => c.parent === p); }
+  reap(c: Process): void { this.#procs.delete(c.pid); }
+
+  /**
+   * vfork: the child runs in the parent's memory until it execs or exits; the parent waits.
+   * The model kernel then runs the child to its end before the parent goes on (one CPU, no
+   * process scheduler), so the parent's wait4 finds it done. A machine-code parent resumes at
+   * its vfork with the child's pid, as on Linux. A model program cannot be resumed twice at one
+   * place (it is a single flow), so it resumes where its child's last system call returned:
+   * its execve, or its _exit if the exec failed.
+   */
+  #vfork(p: Process, ctx: ResumeContext): Process {
+    const c = new Process(this.#nextPid++, p.name);
+    c.parent = p;
+    c.kind = p.kind;
+    c.ownImage = false;
+    c.fds.push(...p.fds.map((f) => (f ? { ...f } : undefined)));
+    Object.assign(c, { entry: p.entry, sp: p.sp, brkBase: p.brkBase, brk: p.brk, brkMax: p.brkMax });
+    p.vforkChild = c;
+    p.resume = ctx;
+    this.#procs.set(c.pid, c);
+    this.current = c;
+    return c;
   }
 
   /** Enter a freshly loaded image in problem state (rfid; S stays as it is). */
@@ -379,8 +410,28 @@ export class Kernel implements Software {
         cpu.mtspr(SPR_SRR1, srr1);
         yield { op: 'rfid' };
         return;
-      case 'exec': yield* this.#enterUser(cpu, p); return;
-      case 'exit': yield* this.#exit(cpu, p, r.code << 8); return;
+      case 'vfork': {
+        this.#vfork(p, { regs: saved, srr0, srr1 });
+        cpu.regs.restore(saved);
+        cpu.regs.setGpr(3, 0n);
+        cpu.regs.cr &= ~CR0_SO;
+        cpu.mtspr(SPR_SRR0, srr0);
+        cpu.mtspr(SPR_SRR1, srr1);
+        yield { op: 'rfid' };
+        return;
+      }
+      case 'exec': {
+        const parent = p.parent;
+        if (parent?.vforkChild === p && parent.kind === 'model') parent.resume = { regs: saved, srr0, srr1 };
+        yield* this.#enterUser(cpu, p);
+        return;
+      }
+      case 'exit': {
+        const parent = p.parent;
+        if (parent?.vforkChild === p && !p.ownImage && parent.kind === 'model') parent.resume = { regs: saved, srr0, srr1 };
+        yield* this.#exit(cpu, p, r.code << 8);
+        return;
+      }
       case 'reboot':
         if (r.how === 'restart' && this.rtas) { yield* this.printk(cpu, 'reboot: Restarting system'); yield* this.rtas.reboot(cpu); }
         yield* this.#exit(cpu, p, 0);
@@ -390,8 +441,24 @@ export class Kernel implements Software {
 
   /** The process ended with a wait status (exit code << 8, or a signal number). */
   *#exit(cpu: Cpu, p: Process, status: number): G {
-    p.release(this.pages!);
+    if (p.ownImage) p.release(this.pages!);
     this.current = undefined;
+    const parent = p.parent;
+    if (parent) {
+      p.zombie = status;
+      if (parent.vforkChild === p) parent.vforkChild = undefined;
+      const at = parent.resume;
+      parent.resume = undefined;
+      if (!at) throw new Error(`${parent.name}[${parent.pid}] has nowhere to resume`);
+      this.current = parent;
+      cpu.regs.restore(at.regs);
+      cpu.regs.setGpr(3, BigInt(p.pid));
+      cpu.regs.cr &= ~CR0_SO;
+      cpu.mtspr(SPR_SRR0, at.srr0);
+      cpu.mtspr(SPR_SRR1, at.srr1);
+      yield { op: 'rfid' };
+      return;
+    }
     if (status === 0) {
       yield* this.printk(cpu, 'reboot: Power down');
       if (this.rtas) yield* this.rtas.powerOff(cpu);
@@ -407,7 +474,7 @@ export class Kernel implements Software {
     const p = this.current;
     if ((srr1 & MSR.PR) !== 0n && p) {
       yield* this.printk(cpu, `${p.name}[${p.pid}]: illegal instruction at 0x${srr0.toString(16)} (SIGILL)`);
-      yield* this.#exit(cpu, p, 4);
+      yield* this.#exit(cpu, p, SIGILL);
       return;
     }
     throw new Error(`Oops: program check in kernel mode at 0x${srr0.toString(16)}`);

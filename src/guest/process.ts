@@ -10,6 +10,7 @@ import { PAGE_SIZE } from '../abi/pages.js';
 import { parseElf, PT_LOAD } from '../image/elf.js';
 import * as mem from './mem.js';
 import type { PageAllocator } from './pages.js';
+import type { RegsSnapshot } from '../hw/cpu/regs.js';
 import { ENOEXEC, ENOMEM, FsError, type Inode, type Vfs } from './fs/vfs.js';
 
 export interface OpenFile { inode: Inode; pos: number; flags: number; path: string }
@@ -20,8 +21,22 @@ export const MAX_ARGS = 256;
 
 const AT = { NULL: 0, PHDR: 3, PHENT: 4, PHNUM: 5, PAGESZ: 6, ENTRY: 9, RANDOM: 25 } as const;
 
+/** Where a process blocked in vfork resumes: registers, PC and MSR (SRR0/SRR1 for rfid). */
+export interface ResumeContext { regs: RegsSnapshot; srr0: bigint; srr1: bigint }
+
 export class Process {
   readonly fds: (OpenFile | undefined)[] = [];
+  /** A model program (found by its magic) or machine code (ELF, for the interpreter). */
+  kind: 'model' | 'machine' = 'model';
+  parent: Process | undefined;
+  /** Set while this process waits for its vfork child to exec or exit. */
+  vforkChild: Process | undefined;
+  /** Where this (parent) process resumes when its vfork child lets go. */
+  resume: ResumeContext | undefined;
+  /** Wait status once exited and not yet reaped (exit code << 8, or a signal number). */
+  zombie: number | undefined;
+  /** Whether a vfork child has its own image yet (it borrows the parent's until execve). */
+  ownImage = true;
   /** Guest page ranges this process owns. */
   readonly regions: { gpa: number; n: number }[] = [];
   brkBase = 0;
@@ -40,7 +55,11 @@ export class Process {
   }
 }
 
-export const MODEL_PROGRAM_MAGIC = '#!pef-init';
+/**
+ * Model programs start with "#!pef-" (like a binfmt_misc entry): the kernel loads them as they
+ * are and the machine runs the code registered for their magic (`#!pef-init` is /init's).
+ */
+export const MODEL_PROGRAM_PREFIX = '#!pef-';
 
 /** Lay a new image into `p`: its code, a heap and a stack with the arguments. */
 export function* loadImage(cpu: Cpu, pages: PageAllocator, vfs: Vfs, p: Process, file: Inode, argv: string[], envp: string[], random: Uint8Array): Generator<Op, void, void> {
@@ -51,7 +70,7 @@ export function* loadImage(cpu: Cpu, pages: PageAllocator, vfs: Vfs, p: Process,
     const head = yield* mem.read(cpu, scratch, headLen);
     const text = Buffer.from(head).toString('latin1');
     let phdr = 0, phnum = 0;
-    if (text.startsWith(MODEL_PROGRAM_MAGIC)) {
+    if (text.startsWith(MODEL_PROGRAM_PREFIX)) {
       // A model program: its text in memory, NUL-terminated; the machine finds the magic at the entry.
       const n = Math.ceil((file.size + 1) / PAGE_SIZE);
       const at = pages.alloc(n, 'program image');
@@ -59,6 +78,7 @@ export function* loadImage(cpu: Cpu, pages: PageAllocator, vfs: Vfs, p: Process,
       yield* vfs.read(cpu, file, 0, at, file.size);
       yield* mem.zero(cpu, at + file.size, n * PAGE_SIZE - file.size);
       p.entry = at;
+      p.kind = 'model';
     } else if (head[0] === 0x7f && text.startsWith('\x7fELF')) {
       const all = new Uint8Array(file.size);
       for (let o = 0; o < file.size; o += PAGE_SIZE) {
@@ -83,6 +103,7 @@ export function* loadImage(cpu: Cpu, pages: PageAllocator, vfs: Vfs, p: Process,
       }
       phnum = elf.segments.length;
       p.entry = Number(elf.entry);
+      p.kind = 'machine';
     } else {
       throw new FsError(ENOEXEC, 'exec format error');
     }

@@ -7,14 +7,14 @@ import type { Op } from '../hw/cpu/software.js';
 import { HC } from '../abi/hcalls.js';
 import { hcall } from './arch.js';
 import * as mem from './mem.js';
-import { E2BIG, EBADF, EFAULT, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENOENT, ENOSYS, FsError, normalizePath } from './fs/vfs.js';
+import { E2BIG, EBADF, ECHILD, EFAULT, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENOENT, ENOSYS, FsError, normalizePath } from './fs/vfs.js';
 import type { Kernel } from './kernel.js';
 import { MAX_ARGS, type Process } from './process.js';
 
 export const NR = {
   exit: 1, read: 3, write: 4, open: 5, close: 6, execve: 11, lseek: 19, getpid: 20, getuid: 24, brk: 45,
   getgid: 47, geteuid: 49, getegid: 50, ioctl: 54, getppid: 64, reboot: 88, uname: 122, writev: 146,
-  exit_group: 234, openat: 286, getrandom: 359,
+  exit_group: 234, openat: 286, getrandom: 359, vfork: 189, wait4: 114,
 } as const;
 
 export const O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_APPEND = 0o2000;
@@ -32,6 +32,7 @@ export type SysResult =
   | { kind: 'err'; errno: number }
   | { kind: 'exit'; code: number }
   | { kind: 'exec' }
+  | { kind: 'vfork' }
   | { kind: 'reboot'; how: 'restart' | 'power-off' };
 
 const ok = (value: number): SysResult => ({ kind: 'ret', value });
@@ -139,6 +140,19 @@ export function* syscall(k: Kernel, cpu: Cpu, p: Process, nr: number, a: bigint[
       const envp = yield* strings(cpu, n(2));
       yield* k.exec(cpu, p, file, argv.length ? argv : [file], envp);
       return { kind: 'exec' };
+    }
+    case NR.vfork: return { kind: 'vfork' };
+    case NR.wait4: {
+      const want = n(0);
+      const child = k.children(p).find((c) => c.zombie !== undefined && (want === -1 || c.pid === want));
+      if (!child) return err(k.children(p).some((c) => want === -1 || c.pid === want) ? EINVAL : ECHILD);
+      if (n(1) !== 0) {
+        const b = new Uint8Array(4);
+        new DataView(b.buffer).setInt32(0, child.zombie!, true);
+        yield* mem.write(cpu, n(1), b);
+      }
+      k.reap(child);
+      return ok(child.pid);
     }
     case NR.reboot: {
       if ((n(0) >>> 0) !== LINUX_REBOOT_MAGIC1) return err(EINVAL);

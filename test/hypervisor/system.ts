@@ -9,7 +9,7 @@ import { bootMachine, createMachine, machinePublicKey } from '../../src/firmware
 import { createUltravisor, type Ultravisor } from '../../src/ultravisor/index.js';
 import { Hypervisor, runMachine, type HypervisorOptions, type RunResult, type Vm, type VmImage } from '../../src/hypervisor/index.js';
 import { GUEST_CODE } from '../../src/guest/index.js';
-import { Machine } from '../../src/hw/machine.js';
+import { Machine, type Interpreter } from '../../src/hw/machine.js';
 import type { CodeFactory } from '../../src/hw/cpu/software.js';
 import { buildModelKernelImage, KERNEL_LOAD_ADDR } from '../../src/image/kernel.js';
 import { RTAS_TEXT } from '../../src/image/rtas.js';
@@ -48,7 +48,7 @@ export interface System {
 }
 
 /** Secure and trusted boot of a machine directory with this project's ultravisor, hypervisor and guest code. */
-export function bootSystem(dir: string, hvOpts: HypervisorOptions = {}, extraCode: CodeFactory[] = []): System {
+export function bootSystem(dir: string, hvOpts: HypervisorOptions = {}, extraCode: CodeFactory[] = [], interpreter?: Interpreter): System {
   let hv: Hypervisor | undefined;
   let uv: Ultravisor | undefined;
   const relay: { tpm?: TpmTransport } = {};
@@ -57,7 +57,7 @@ export function bootSystem(dir: string, hvOpts: HypervisorOptions = {}, extraCod
       ultravisor: (_i, handoff, machine) => { uv = createUltravisor({ handoff, machineKey: { pem: handoff.keyPem! } }); uv.install(machine); },
       hypervisor: (_i, machine) => (hv = new Hypervisor(machine, { ...hvOpts, tpm: { transmit: (c) => relay.tpm!.transmit(c) } })),
     },
-    beforeLock: (m) => { for (const c of [...GUEST_CODE, ...extraCode]) m.registerCode(c); },
+    beforeLock: (m) => { for (const c of [...GUEST_CODE, ...extraCode]) m.registerCode(c); if (interpreter) m.setInterpreter(interpreter); },
   });
   relay.tpm = b.tpm;
   return {
@@ -68,9 +68,10 @@ export function bootSystem(dir: string, hvOpts: HypervisorOptions = {}, extraCod
 }
 
 /** A machine without firmware or TPM (normal VMs only): the ultravisor knows no key. */
-export function bareSystem(opts: { cpus?: number; memory?: number; secureMemory?: number; hv?: HypervisorOptions; code?: CodeFactory[] } = {}): System {
+export function bareSystem(opts: { cpus?: number; memory?: number; secureMemory?: number; hv?: HypervisorOptions; code?: CodeFactory[]; interpreter?: Interpreter } = {}): System {
   const machine = new Machine({ cpus: opts.cpus ?? 1, controllers: [{ size: opts.memory ?? 256 << 20, secure: opts.secureMemory ?? 64 << 20 }] });
   for (const c of [...GUEST_CODE, ...(opts.code ?? [])]) machine.registerCode(c);
+  if (opts.interpreter) machine.setInterpreter(opts.interpreter);
   const uv = createUltravisor({ machineKey: { fingerprint: new Uint8Array(32) } });
   uv.install(machine);
   const hv = new Hypervisor(machine, opts.hv);
@@ -94,7 +95,7 @@ export interface ImageSpec {
 export interface ModelImage { kernel: Uint8Array; initramfs: Uint8Array; bootargs: string; tar: Uint8Array; disk?: Uint8Array }
 
 export function modelImage(s: ImageSpec = {}): ModelImage {
-  const script = s.init === undefined ? '#!pef-init\necho hello\nexit 0\n' : (s.init.startsWith('#!pef-init') ? s.init : `#!pef-init\n${s.init}`);
+  const script = s.init === undefined ? '#!pef-init\necho hello\nexit 0\n' : (s.init.startsWith('#!') ? s.init : `#!pef-init\n${s.init}`);
   const files: TarEntryInput[] = [...(s.initInInitramfs ? [] : [{ path: 'init', data: script, mode: 0o755 }]), ...(s.files ?? [])];
   const tar = writeTar(files);
   const cpio: CpioEntry[] = [...(s.initInInitramfs ? [{ name: 'init', mode: S_IFREG | 0o755, data: enc.encode(script) }] : []), ...(s.initramfsFiles ?? [])];
