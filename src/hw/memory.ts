@@ -132,38 +132,15 @@ export class PhysicalMemory {
   }
 
   readInto(ra: number, out: Uint8Array, secureMode: boolean, access: AccessKind = 'load'): void {
-    let done = 0;
-    while (done < out.length) {
-      const a = ra + done;
-      const off = a % FRAME_SIZE;
-      const n = Math.min(out.length - done, FRAME_SIZE - off);
-      const f = this.frame(a - off, secureMode, access);
-      out.set(f.subarray(off, off + n), done);
-      done += n;
-    }
+    forEachChunk(ra, out.length, (a, off, n, done) => out.set(this.frame(a, secureMode, access).subarray(off, off + n), done));
   }
 
   write(ra: number, data: Uint8Array, secureMode: boolean, access: AccessKind = 'store'): void {
-    let done = 0;
-    while (done < data.length) {
-      const a = ra + done;
-      const off = a % FRAME_SIZE;
-      const n = Math.min(data.length - done, FRAME_SIZE - off);
-      const f = this.frame(a - off, secureMode, access);
-      f.set(data.subarray(done, done + n), off);
-      done += n;
-    }
+    forEachChunk(ra, data.length, (a, off, n, done) => this.frame(a, secureMode, access).set(data.subarray(done, done + n), off));
   }
 
   fill(ra: number, len: number, value: number, secureMode: boolean): void {
-    let done = 0;
-    while (done < len) {
-      const a = ra + done;
-      const off = a % FRAME_SIZE;
-      const n = Math.min(len - done, FRAME_SIZE - off);
-      this.frame(a - off, secureMode, 'store').fill(value, off, off + n);
-      done += n;
-    }
+    forEachChunk(ra, len, (a, off, n) => this.frame(a, secureMode, 'store').fill(value, off, off + n));
   }
 
   /** Give a whole frame's storage back (reads as zero afterwards). Checked like a store. */
@@ -188,5 +165,20 @@ export class PhysicalMemory {
       const secure = this.secureFrame[pf] === 1;
       yield { ra: (secure ? SECURE_BIT : 0) + pf * FRAME_SIZE, secure, bytes: f };
     }
+  }
+}
+
+/**
+ * Split [addr, addr+len) at 64 KiB frame boundaries: `visit(frameAddr, offsetInFrame, count, doneSoFar)`.
+ * Every bulk access (memory, CPU) goes frame by frame so each frame is checked on its own.
+ */
+export function forEachChunk(addr: number, len: number, visit: (frameAddr: number, off: number, n: number, done: number) => void): void {
+  let done = 0;
+  while (done < len) {
+    const a = addr + done;
+    const off = a % FRAME_SIZE;
+    const n = Math.min(len - done, FRAME_SIZE - off);
+    visit(a - off, off, n, done);
+    done += n;
   }
 }

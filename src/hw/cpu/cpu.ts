@@ -7,7 +7,7 @@ import { MSR, MSR_TS_MASK, SRR1_PROGRAM_PRIV, SRR1_PROGRAM_ILLEGAL, SRR1_SC_LEV_
 import { SPR_BY_NUM, SMFCTRL_E, SMFCTRL_D, type SprPriv } from '../../abi/spr.js';
 import { VECTOR_BY_NUM } from '../../abi/interrupts.js';
 import { Checkstop, HardwareInterrupt, MachineCheck } from '../faults.js';
-import { FRAME_SIZE, type AccessKind } from '../memory.js';
+import { FRAME_SIZE, forEachChunk, type AccessKind } from '../memory.js';
 import type { MachineCore } from '../machine.js';
 import { Regs } from './regs.js';
 import type { Flow, Op } from './software.js';
@@ -422,39 +422,19 @@ export class Cpu {
   /** Bulk copy out of memory at an effective address (checked page by page). */
   read(ea: number, len: number, access: 'load' | 'fetch' = 'load'): Uint8Array {
     const out = new Uint8Array(len);
-    let done = 0;
-    while (done < len) {
-      const a = ea + done;
-      const off = a % FRAME_SIZE;
-      const n = Math.min(len - done, FRAME_SIZE - off);
-      const dv = this.#frameDv(a, false, access);
-      out.set(new Uint8Array(dv.buffer, dv.byteOffset + off, n), done);
-      done += n;
-    }
+    forEachChunk(ea, len, (a, off, n, done) => out.set(this.#bytes(a + off, false, access).subarray(off, off + n), done));
     return out;
   }
   write(ea: number, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.length) {
-      const a = ea + done;
-      const off = a % FRAME_SIZE;
-      const n = Math.min(data.length - done, FRAME_SIZE - off);
-      const dv = this.#frameDv(a, true, 'store');
-      new Uint8Array(dv.buffer, dv.byteOffset + off, n).set(data.subarray(done, done + n));
-      done += n;
-    }
+    forEachChunk(ea, data.length, (a, off, n, done) => this.#bytes(a + off, true, 'store').set(data.subarray(done, done + n), off));
     this.reserveAddr = -1;
   }
   zero(ea: number, len: number): void {
-    let done = 0;
-    while (done < len) {
-      const a = ea + done;
-      const off = a % FRAME_SIZE;
-      const n = Math.min(len - done, FRAME_SIZE - off);
-      const dv = this.#frameDv(a, true, 'store');
-      new Uint8Array(dv.buffer, dv.byteOffset + off, n).fill(0);
-      done += n;
-    }
+    forEachChunk(ea, len, (a, off, n) => this.#bytes(a + off, true, 'store').fill(0, off, off + n));
+  }
+  #bytes(ea: number, write: boolean, access: AccessKind): Uint8Array {
+    const dv = this.#frameDv(ea, write, access);
+    return new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
   }
 
   /** SCOM: reachable only from ultravisor mode (with the facility enabled) or before it is. */
