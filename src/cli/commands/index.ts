@@ -8,6 +8,7 @@ import { register as svm } from './svm.js';
 import { register as image } from './image.js';
 import { register as machine } from './machine.js';
 import { register as firmware } from './firmware.js';
+import { register as run } from './run.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -19,4 +20,5 @@ export const COMMANDS: Register[] = [
   image,
   machine,
   firmware,
+  run,
 ];

@@ -1,0 +1,144 @@
+// The wiring `pef run` and `pef bench run` share: boot a machine directory (secure and trusted
+// boot) with this project's ultravisor and hypervisor, register the guest's code kinds and the
+// machine's interpreter before the boot lock, and turn image directories into VMs. Only the
+// command layer may import every layer; the layers themselves talk only through the ABI.
+
+import { readFileSync } from 'node:fs';
+import { bootMachine, type BootResult } from '../../firmware/index.js';
+import { createUltravisor, type Ultravisor } from '../../ultravisor/index.js';
+import { Hypervisor, type HypervisorOptions, type Vm, type VmImage } from '../../hypervisor/index.js';
+import { GUEST_CODE } from '../../guest/index.js';
+import { readImageDir, type ImageDir } from '../../image/image-dir.js';
+import { loadableImage, PT_LOAD } from '../../image/elf.js';
+import { RTAS_TEXT } from '../../image/rtas.js';
+import { ESM_REASON, esmReasonText } from '../../abi/ultracalls.js';
+import { MSR } from '../../abi/msr.js';
+import { runChecked, WordCache, type RunStop } from '../../hw/cpu/isa/interp.js';
+import { St, type Sys } from '../../hw/cpu/isa/state.js';
+import type { Cpu } from '../../hw/cpu/cpu.js';
+import type { Interpreter, Machine } from '../../hw/machine.js';
+import type { TraceEvent } from '../../hw/trace.js';
+import type { TpmTransport } from '../../tpm/index.js';
+import { InputError } from '../../util/errors.js';
+
+export interface RunImage {
+  dir: string;
+  name: string;
+  info: ImageDir;
+  image: VmImage;
+  memBytes: number;
+  vcpus: number;
+}
+
+/** Read an image directory and what the hypervisor loads from it (the kernel's loadable image at its physical address). */
+export function loadRunImage(dir: string): RunImage {
+  const info = readImageDir(dir);
+  const { image, lma } = loadableImage(info.kernel.elf);
+  const paddr = Number(lma);
+  // The entry point as a physical address: the loader enters the kernel in real mode.
+  let entry = paddr;
+  for (const s of info.kernel.elf.segments) {
+    if (s.type === PT_LOAD && info.kernel.entry >= s.vaddr && info.kernel.entry < s.vaddr + s.memsz) { entry = Number(s.paddr + (info.kernel.entry - s.vaddr)); break; }
+  }
+  let disk: Uint8Array;
+  try { disk = new Uint8Array(readFileSync(info.disk.path)); } catch (e) { throw new InputError(info.disk.path, `cannot read the root disk (${(e as NodeJS.ErrnoException).code})`); }
+  return {
+    dir, name: info.config.name, info, memBytes: info.config.memory, vcpus: info.config.vcpus,
+    image: { kernel: { paddr, bytes: image, entry }, initramfs: info.initramfs.bytes, bootargs: info.bootargs, rtas: RTAS_TEXT, disk },
+  };
+}
+
+/**
+ * The machine's interpreter for guest machine code (ppc64le ELF programs): the ISA's checked run
+ * loop over the CPU's memory path, with `sc`, rfid, mtmsrd and faults handed to the CPU's
+ * architected operations. The hardware layer may provide its own; this is the wiring until then.
+ */
+export function machineInterpreter(): Interpreter & { retired: number } {
+  const cache = new WordCache();
+  const out: RunStop = { retired: 0, fault: null, pc: 0 };
+  const self = {
+    retired: 0,
+    run(cpu: Cpu): void {
+      const sys: Sys = {
+        sc(lev, pc) { st.push(); cpu.sc(lev as 0 | 1 | 2, pc + 4); return -1; },
+        mfspr: (n) => cpu.mfspr(n),
+        mtspr: (n, v) => cpu.mtspr(n, v),
+        mfmsr: () => cpu.msr,
+        mtmsrd(v, l, pc) { st.push(); cpu.mtmsrd(v, l); return pc + 4; },
+        rfi(kind) { st.push(); cpu[kind](); return -1; },
+        tm(_k, pc) { cpu.tbegin(); return pc + 4; },
+        darn: () => cpu.darn(),
+        timebase: () => cpu.mfspr(268),
+        reserve(ea) { cpu.reserveAddr = ea; },
+        storeConditional(ea) { const ok = cpu.reserveAddr === ea; cpu.reserveAddr = -1; return ok; },
+        codeChanged() { /* decodes are keyed by instruction word: nothing is stale */ },
+      };
+      const st = new St(cpu.regs, cpu, sys);
+      const msr = cpu.msr;
+      const disabled = ((msr & MSR.FP) ? 0 : 1) | ((msr & MSR.VEC) ? 0 : 2) | ((msr & MSR.VSX) ? 0 : 4);
+      runChecked(st, cache, cpu.regs.pc, 10_000, disabled, out);
+      self.retired += out.retired;
+      if (out.pc >= 0) st.push();
+      if (out.fault) cpu.deliver(out.fault.vector, out.pc, out.fault.srr1Bits);
+      else if (out.pc >= 0) cpu.regs.pc = out.pc;
+    },
+  };
+  return self;
+}
+
+export interface System {
+  boot: BootResult;
+  machine: Machine;
+  hv: Hypervisor;
+  uv: Ultravisor;
+  /** SHA-256 fingerprint of the machine key (hex). */
+  fingerprint: string;
+  close(): void;
+}
+
+/**
+ * Secure and trusted boot of a machine directory; `trace` sees every event from the moment the
+ * firmware installs the ultravisor (the earlier stage measurements are in boot.measurements).
+ */
+export function startSystem(machineDir: string, opts: { hv?: HypervisorOptions; trace?: (e: TraceEvent) => void; log?: (l: string) => void } = {}): System {
+  let hv: Hypervisor | undefined;
+  let uv: Ultravisor | undefined;
+  const relay: { tpm?: TpmTransport } = {};
+  const boot = bootMachine(machineDir, {
+    log: opts.log,
+    loaders: {
+      ultravisor: (image, handoff, machine) => {
+        if (opts.trace) machine.trace.subscribe(opts.trace);
+        uv = createUltravisor({ variant: image.descriptor.variant === 'rogue' ? 'rogue' : 'genuine', handoff, machineKey: { pem: handoff.keyPem! } });
+        uv.install(machine);
+      },
+      hypervisor: (_image, machine) => (hv = new Hypervisor(machine, { ...opts.hv, tpm: { transmit: (c) => relay.tpm!.transmit(c) } })),
+    },
+    beforeLock: (m) => {
+      for (const c of GUEST_CODE) m.registerCode(c);
+      m.setInterpreter(machineInterpreter());
+    },
+  });
+  relay.tpm = boot.tpm;
+  return { boot, machine: boot.machine, hv: hv!, uv: uv!, fingerprint: boot.config.machineKey.fingerprint, close: () => boot.close() };
+}
+
+export function createRunVm(sys: System, img: RunImage, name = img.name): Vm {
+  return sys.hv.createVm({ name, memBytes: img.memBytes, vcpus: img.vcpus, secureGuest: true, image: img.image });
+}
+
+/**
+ * Why a VM did not end cleanly, naming the layer: the guest's os-term message (a failed UV_ESM
+ * names the ultravisor's reason, and for a missing lockbox the machine key's fingerprint),
+ * a crash the hypervisor or ultravisor saw, a run that never ended. Undefined when it powered off.
+ */
+export function describeFailure(vm: Vm, fingerprint: string): string | undefined {
+  const e = vm.exit;
+  if (!e) return 'still running when the run ended';
+  if (e.kind === 'power-off') return undefined;
+  if (e.kind === 'crash') return `${e.layer}: ${e.message}`;
+  if (e.message.startsWith('UV_ESM failed: ')) {
+    return e.message === `UV_ESM failed: ${esmReasonText(ESM_REASON.NO_LOCKBOX!)}` ? `${e.message} (fingerprint ${fingerprint})` : e.message;
+  }
+  return `guest kernel: ${e.message}`;
+}
