@@ -2,6 +2,9 @@
 import type { BenchReport } from './report.js';
 import { machineBench } from './machine.js';
 import { esmBench } from './esm.js';
+import { convertBench } from './convert.js';
+import { uvBench } from './uv.js';
+import { tpmBench } from './tpm.js';
 
 export interface BenchContext { json: boolean; log: (s: string) => void }
 export interface Bench { description: string; run: (ctx: BenchContext) => Promise<BenchReport> }
@@ -9,4 +12,7 @@ export interface Bench { description: string; run: (ctx: BenchContext) => Promis
 export const BENCHES: Record<string, Bench> = {
   machine: machineBench,
   esm: esmBench,
+  convert: convertBench,
+  uv: uvBench,
+  tpm: tpmBench,
 };

@@ -7,6 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { readLuks2Header, type ByteReader } from './luks2-header.js';
 import { createLuks2, Luks2Volume, unlockLuks2, type Luks2CreateOptions, type Luks2Created, type Luks2Header, type Passphrase } from './luks2.js';
 import { InputError } from '../util/errors.js';
+import { sharedBytes, XtsPool } from './xts-pool.js';
 
 export const DISK_CHUNK = 1024 * 1024;
 
@@ -69,34 +70,61 @@ export interface StreamOptions {
   chunkSize?: number;
   /** Called after each chunk with the bytes done so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Worker threads for the cipher (default: every core; 1 keeps it on this thread). */
+  jobs?: number;
 }
 
 /**
- * Transform `length` bytes of `src` (from `srcOffset`) into `dst` (at `dstOffset`) chunk by
- * chunk, with the next read and the previous write in flight during each transform. Memory:
- * four chunk buffers, whatever the size.
+ * Transform `length` bytes of `src` (from `srcOffset`) into `dst` (at `dstOffset`), chunk by
+ * chunk and in place, with three buffers in rotation: while one chunk is transformed, the next
+ * is being read and the previous written. Memory: three chunks, whatever the size.
  */
 export async function streamTransform(
   src: FileHandle, srcOffset: number, dst: FileHandle, dstOffset: number, length: number,
-  transform: (chunk: Uint8Array, pos: number, out: Uint8Array) => void, what: string, o: StreamOptions = {},
+  transform: (chunk: Uint8Array, pos: number) => void | Promise<void>, what: string,
+  o: StreamOptions & { alloc?: (n: number) => Uint8Array } = {},
 ): Promise<void> {
   const chunk = o.chunkSize ?? DISK_CHUNK;
-  const inBufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
-  const outBufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
+  const alloc = o.alloc ?? ((n: number) => new Uint8Array(n));
+  const bufs = [alloc(chunk), alloc(chunk), alloc(chunk)];
   const want = (pos: number) => Math.min(chunk, length - pos);
-  let pendingRead: Promise<number> | null = length > 0 ? readFull(src, inBufs[0]!, want(0), srcOffset) : null;
-  let pendingWrite: Promise<void> | null = null;
-  for (let pos = 0, i = 0; pos < length; pos += chunk, i ^= 1) {
-    const n = want(pos);
-    const got = await pendingRead!;
-    if (got !== n) throw new InputError(what, `ended at byte ${srcOffset + pos + got} while reading ${length} bytes (truncated or changed during the conversion)`);
-    pendingRead = pos + n < length ? readFull(src, inBufs[i ^ 1]!, want(pos + n), srcOffset + pos + n) : null;
-    transform(inBufs[i]!.subarray(0, n), pos, outBufs[i]!);
-    if (pendingWrite) await pendingWrite;
-    pendingWrite = writeAll(dst, outBufs[i]!, n, dstOffset + pos);
-    o.onProgress?.(pos + n, length);
+  const reads: (Promise<number> | null)[] = [null, null, null];
+  const writes: (Promise<void> | null)[] = [null, null, null];
+  if (length > 0) reads[0] = readFull(src, bufs[0]!, want(0), srcOffset);
+  try {
+    for (let pos = 0, i = 0; pos < length; pos += chunk, i = (i + 1) % 3) {
+      const n = want(pos);
+      const got = await reads[i]!;
+      reads[i] = null;
+      if (got !== n) throw new InputError(what, `ended at byte ${srcOffset + pos + got} while reading ${length} bytes (truncated or changed during the conversion)`);
+      const next = (i + 1) % 3;
+      if (pos + n < length) {
+        if (writes[next]) { await writes[next]; writes[next] = null; }
+        reads[next] = readFull(src, bufs[next]!, want(pos + n), srcOffset + pos + n);
+      }
+      const buf = bufs[i]!.subarray(0, n);
+      await transform(buf, pos);
+      writes[i] = writeAll(dst, buf, n, dstOffset + pos);
+      o.onProgress?.(pos + n, length);
+    }
+    for (const w of writes) if (w) await w;
+  } finally {
+    // Never leave a read or write running on a buffer or handle the caller is about to drop.
+    await Promise.allSettled([...reads, ...writes].filter((p) => p !== null));
   }
-  if (pendingWrite) await pendingWrite;
+}
+
+/** The cipher for bulk work: a worker pool over shared buffers, or this thread. */
+async function withCipher<T>(volume: Luks2Volume, jobs: number | undefined, body: (run: (chunk: Uint8Array, sector: number) => void | Promise<void>, alloc: (n: number) => Uint8Array) => Promise<T>, decrypt: boolean): Promise<T> {
+  const pool = jobs === 1 ? null : XtsPool.create(volume.volumeKey, volume.sectorSize, volume.sectorSize / 512, jobs);
+  if (!pool) {
+    return body((chunk, sector) => { if (decrypt) volume.decryptSectors(sector, chunk, chunk); else volume.encryptSectors(sector, chunk, chunk); }, (n) => new Uint8Array(n));
+  }
+  try {
+    return await body((chunk, sector) => pool.run(decrypt, chunk, volume.segment.ivTweak + sector * (volume.sectorSize / 512)), sharedBytes);
+  } finally {
+    await pool.close();
+  }
 }
 
 export interface EncryptDiskOptions extends Luks2CreateOptions, StreamOptions {}
@@ -119,9 +147,7 @@ export async function encryptDiskFile(plainPath: string, outPath: string, o: Enc
       await dst.truncate(created.dataOffset + size);
       await writeAll(dst, created.headerBytes, created.headerBytes.length, 0);
       await writeAll(dst, created.keyslotBytes, created.keyslotBytes.length, created.keyslotOffset);
-      await streamTransform(src, 0, dst, created.dataOffset, size, (chunk, pos, out) => {
-        volume.encryptSectors(pos / sectorSize, chunk, out);
-      }, plainPath, o);
+      await withCipher(volume, o.jobs, (run, alloc) => streamTransform(src, 0, dst, created.dataOffset, size, (chunk, pos) => run(chunk, pos / sectorSize), plainPath, { ...o, alloc }), false);
       await dst.sync();
     } finally {
       await dst.close();
@@ -143,9 +169,7 @@ export async function decryptDiskFile(luksPath: string, passphrase: Passphrase, 
     const dst = await open(outPath, 'wx', 0o600);
     try {
       await dst.truncate(size);
-      await streamTransform(src, volume.dataOffset, dst, 0, size, (chunk, pos, out) => {
-        volume.decryptSectors(pos / volume.sectorSize, chunk, out);
-      }, luksPath, o);
+      await withCipher(volume, o.jobs, (run, alloc) => streamTransform(src, volume.dataOffset, dst, 0, size, (chunk, pos) => run(chunk, pos / volume.sectorSize), luksPath, { ...o, alloc }), true);
       await dst.sync();
     } finally { await dst.close(); }
   } finally { await src.close(); }

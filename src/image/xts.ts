@@ -9,9 +9,13 @@
 //   AES-256-ECB: E_K2 over all the IVs at once gives each sector's initial tweak; the data
 //   goes through one E_K1 call between two XORs with the tweak sequence T*alpha^j. Every AES
 //   block is computed by node:crypto; only the tweak's GF(2^128) doubling (IEEE 1619, as
-//   OpenSSL's XTS does it) and the XORs are done here.
+//   OpenSSL's XTS does it) and the XORs are done here: by a WebAssembly SIMD kernel
+//   (xts-mask-wasm.ts) when the runtime has one, else by the JavaScript loop below.
+// - `XtsPool` (xts-pool.ts): the WebAssembly engine on worker threads, for every core.
 
+import * as nodeCrypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
+import { maskModuleBytes, MASK_UNROLL, wasmApi, type WasmApiLike } from './xts-mask-wasm.js';
 
 export const XTS_KEY_BYTES = 64;
 export const IV_SECTOR = 512;
@@ -57,6 +61,53 @@ export function xtsNative(decrypt: boolean, key: Uint8Array, data: Uint8Array, f
   return out;
 }
 
+export type XtsRun = (decrypt: boolean, data: Uint8Array, firstIv: number, out: Uint8Array) => void;
+
+/**
+ * The WebAssembly engine: AES by node:crypto ECB, the tweak mask by the SIMD kernel, 64 KiB at
+ * a time through the kernel's own memory. Self-contained (it uses nothing but its arguments)
+ * so that worker threads can run its source as it is.
+ */
+export function xtsWasmEngine(nodeCrypto: typeof import('node:crypto'), wasmApi: WasmApiLike, wasmBytes: Uint8Array, key: Uint8Array, unit: number, ivStep: number): XtsRun {
+  const SLICE = 65536;
+  const W_DATA = 0;
+  const W_AES = SLICE;
+  const W_TW = 2 * SLICE;
+  const W_IV = W_TW + (SLICE / 512) * 16;
+  const memory = new wasmApi.Memory({ initial: 4 });
+  const mask = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { env: { memory } }).exports.mask as (p: number, tw: number, units: number, bpu: number) => void;
+  const m = new Uint8Array(memory.buffer);
+  const dv = new DataView(memory.buffer);
+  const k1e = nodeCrypto.createCipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
+  const k1d = nodeCrypto.createDecipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
+  const k2e = nodeCrypto.createCipheriv('aes-256-ecb', key.subarray(32, 64), null).setAutoPadding(false);
+  const bpu = unit / 16;
+  const slice = SLICE - (SLICE % unit);
+  return (decrypt, data, firstIv, out) => {
+    for (let off = 0; off < data.length; off += slice) {
+      const n = Math.min(slice, data.length - off);
+      const units = n / unit;
+      m.set(data.subarray(off, off + n), W_DATA);
+      for (let k = 0, v = firstIv + (off / unit) * ivStep; k < units; k++, v += ivStep) {
+        dv.setUint32(W_IV + k * 16, v >>> 0, true);
+        dv.setUint32(W_IV + k * 16 + 4, Math.floor(v / 4294967296), true);
+        dv.setUint32(W_IV + k * 16 + 8, 0, true);
+        dv.setUint32(W_IV + k * 16 + 12, 0, true);
+      }
+      m.set(k2e.update(m.subarray(W_IV, W_IV + units * 16)), W_TW);
+      mask(W_DATA, W_TW, units, bpu);
+      m.set((decrypt ? k1d : k1e).update(m.subarray(W_DATA, W_DATA + n)), W_AES);
+      mask(W_AES, W_TW, units, bpu);
+      out.set(m.subarray(W_AES, W_AES + n), off);
+    }
+  };
+}
+
+/** Can the WebAssembly engine handle this unit size (power of two, 64..65536 bytes)? */
+export function wasmEngineFits(unit: number): boolean {
+  return unit >= 16 * MASK_UNROLL && unit <= SLICE_BYTES && (unit & (unit - 1)) === 0;
+}
+
 /** Batched aes-xts-plain64 with reusable ECB contexts; see the file comment. */
 export class XtsPlain64 {
   private readonly k1e: Cipher;
@@ -64,14 +115,20 @@ export class XtsPlain64 {
   private readonly k2e: Cipher;
   private ivBuf = new Uint8Array(0);
   private tmp = new Uint8Array(0);
+  private readonly engine: XtsRun | null;
 
-  constructor(key: Uint8Array, readonly unit = IV_SECTOR, readonly ivStep = unit / IV_SECTOR) {
+  constructor(key: Uint8Array, readonly unit = IV_SECTOR, readonly ivStep = unit / IV_SECTOR, useWasm = true) {
     checkKey(key);
     if (unit < 16 || unit % 16 !== 0) throw new RangeError(`data unit ${unit} is not a multiple of 16`);
     this.k1e = createCipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
     this.k1d = createDecipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
     this.k2e = createCipheriv('aes-256-ecb', key.subarray(32, 64), null).setAutoPadding(false);
+    const wasm = useWasm && wasmEngineFits(unit) ? wasmApi() : undefined;
+    this.engine = wasm ? xtsWasmEngine(nodeCrypto, wasm, maskModuleBytes(), key, unit, ivStep) : null;
   }
+
+  /** Which path this instance takes. */
+  get path(): 'wasm' | 'js' { return this.engine ? 'wasm' : 'js'; }
 
   encrypt(data: Uint8Array, firstIv: number, out?: Uint8Array): Uint8Array { return this.run(false, data, firstIv, out); }
   decrypt(data: Uint8Array, firstIv: number, out?: Uint8Array): Uint8Array { return this.run(true, data, firstIv, out); }
@@ -79,6 +136,7 @@ export class XtsPlain64 {
   private run(decrypt: boolean, data: Uint8Array, firstIv: number, out: Uint8Array = new Uint8Array(data.length)): Uint8Array {
     checkUnits(data, this.unit);
     if (out.length < data.length) throw new RangeError('output buffer too small');
+    if (this.engine) { this.engine(decrypt, data, firstIv, out); return out; }
     if (data.byteOffset % 4 !== 0 || out.byteOffset % 4 !== 0) {
       // Word access needs aligned views; copy once rather than fall back to bytes.
       const a = new Uint8Array(data.length); a.set(data);
@@ -98,10 +156,10 @@ export class XtsPlain64 {
 
   private runSlice(decrypt: boolean, data: Uint8Array, firstIv: number, out: Uint8Array): void {
     const units = data.length / this.unit;
+    const blocksPerUnit = this.unit / 16;
     const tweaks = this.initialTweaks(units, firstIv);
     if (this.tmp.length < data.length) this.tmp = new Uint8Array(data.length);
     const tmp = this.tmp.subarray(0, data.length);
-    const blocksPerUnit = this.unit / 16;
     maskWithTweaks(data, tmp, tweaks, units, blocksPerUnit);
     const aes = aligned(decrypt ? this.k1d.update(tmp) : this.k1e.update(tmp));
     maskWithTweaks(aes, out, tweaks, units, blocksPerUnit);

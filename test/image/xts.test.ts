@@ -5,19 +5,23 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { XtsPlain64, xtsNative, XtsKeyError } from '../../src/image/xts.js';
+import { XtsPool, sharedBytes } from '../../src/image/xts-pool.js';
 
 const keyArb = fc.uint8Array({ minLength: 64, maxLength: 64 }).filter((k) => !k.subarray(0, 32).every((b, i) => b === k[32 + i]));
 
-test('property: batched encryption equals one native aes-256-xts call per sector', () => {
-  fc.assert(fc.property(keyArb, fc.constantFrom(512, 1024, 4096), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.boolean(), (key, unit, units, firstIv, large) => {
-    const data = new Uint8Array(randomBytes(unit * units));
-    const step = large ? 1 : unit / 512;
-    const batched = new XtsPlain64(key, unit, step).encrypt(data, firstIv);
-    assert.deepEqual(batched, xtsNative(false, key, data, firstIv, unit, step));
-    assert.deepEqual(new XtsPlain64(key, unit, step).decrypt(batched, firstIv), data);
-    assert.deepEqual(xtsNative(true, key, batched, firstIv, unit, step), data);
-  }), { numRuns: 150 });
-});
+for (const useWasm of [true, false]) {
+  test(`property: batched encryption (${useWasm ? 'WebAssembly' : 'JavaScript'} mask) equals one native aes-256-xts call per sector`, () => {
+    assert.equal(new XtsPlain64(new Uint8Array(randomBytes(64)), 512, 1, useWasm).path, useWasm ? 'wasm' : 'js');
+    fc.assert(fc.property(keyArb, fc.constantFrom(512, 1024, 4096), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.boolean(), (key, unit, units, firstIv, large) => {
+      const data = new Uint8Array(randomBytes(unit * units));
+      const step = large ? 1 : unit / 512;
+      const batched = new XtsPlain64(key, unit, step, useWasm).encrypt(data, firstIv);
+      assert.deepEqual(batched, xtsNative(false, key, data, firstIv, unit, step));
+      assert.deepEqual(new XtsPlain64(key, unit, step, useWasm).decrypt(batched, firstIv), data);
+      assert.deepEqual(xtsNative(true, key, batched, firstIv, unit, step), data);
+    }), { numRuns: 100 });
+  });
+}
 
 test('IVs above 2^32 use the high word of plain64', () => {
   const key = new Uint8Array(randomBytes(64));
@@ -30,7 +34,8 @@ test('IVs above 2^32 use the high word of plain64', () => {
 
 test('unaligned views, in-place use and a reused context give the same bytes', () => {
   const key = new Uint8Array(randomBytes(64));
-  const x = new XtsPlain64(key);
+  for (const useWasm of [true, false]) {
+  const x = new XtsPlain64(key, 512, 1, useWasm);
   const backing = new Uint8Array(4096 + 3);
   backing.set(randomBytes(4096), 3);
   const view = backing.subarray(3);
@@ -40,6 +45,7 @@ test('unaligned views, in-place use and a reused context give the same bytes', (
   x.encrypt(copy, 77, copy);
   assert.deepEqual(copy, want);
   assert.deepEqual(x.encrypt(view.slice(0, 512), 1000), xtsNative(false, key, view.slice(0, 512), 1000));
+  }
 });
 
 test('bad keys and partial sectors are refused', () => {
@@ -52,8 +58,29 @@ test('bad keys and partial sectors are refused', () => {
 
 test('buffers spanning several internal slices match the native path', () => {
   const key = new Uint8Array(randomBytes(64));
-  for (const unit of [512, 4096]) {
+  for (const unit of [512, 4096]) for (const useWasm of [true, false]) {
     const data = new Uint8Array(randomBytes(200 * 1024 + unit));
-    assert.deepEqual(new XtsPlain64(key, unit).encrypt(data, 3), xtsNative(false, key, data, 3, unit), `unit ${unit}`);
+    assert.deepEqual(new XtsPlain64(key, unit, unit / 512, useWasm).encrypt(data, 3), xtsNative(false, key, data, 3, unit), `unit ${unit}`);
   }
+});
+
+test('the worker pool gives the same bytes as node\'s aes-256-xts, in place on shared memory', async () => {
+  const key = new Uint8Array(randomBytes(64));
+  for (const unit of [512, 4096]) {
+    const pool = XtsPool.create(key, unit, unit / 512, 2);
+    assert.ok(pool, 'WebAssembly SIMD and two jobs give a pool');
+    try {
+      for (const units of [1, 3, 130]) {
+        const plain = new Uint8Array(randomBytes(unit * units));
+        const buf = sharedBytes(plain.length + 1024).subarray(512, 512 + plain.length);
+        buf.set(plain);
+        await pool.run(false, buf, 2 ** 33 + 7);
+        assert.deepEqual(new Uint8Array(buf), xtsNative(false, key, plain, 2 ** 33 + 7, unit), `unit ${unit} x ${units}`);
+        await pool.run(true, buf, 2 ** 33 + 7);
+        assert.deepEqual(new Uint8Array(buf), plain);
+      }
+      await assert.rejects(pool.run(false, new Uint8Array(unit), 0), TypeError);
+    } finally { await pool.close(); }
+  }
+  assert.equal(XtsPool.create(key, 512, 1, 1), null, 'one job: no pool');
 });
