@@ -169,7 +169,12 @@ export function register(program: Command, ctx: CliContext): void {
       const { symkey } = openWithSecretKey(blob, await secretKey(o.seckey), o.seckey);
       const data = decryptFile(blob, symkey, o.file);
       if (o.output) writeFileAtomic(o.output, data, 0o600);
-      else ctx.out(Buffer.from(data).toString('latin1'));
+      else {
+        // Standard output carries text; a binary attachment needs -o to arrive unchanged.
+        let text: string;
+        try { text = new TextDecoder('utf-8', { fatal: true }).decode(data); } catch { throw new InputError(o.file, 'attachment is not text; write it with -o FILE'); }
+        ctx.out(text);
+      }
     }));
 
   examples(esm.command('display').description('list the lockboxes (origin first), the attachments and the digest, with their untrusted comments')
