@@ -158,7 +158,7 @@ export function bootMachine(target: string | MachineDir, opts: BootOptions = {})
     wipeHandoff({ ...handoff, authValue });
     machine.trace.emit({ kind: 'firmware', stage: 'handoff', ...handoffSummary(handoff) });
 
-    const hv = stage('hypervisor', EV.IPL);
+    const hv = stage('hypervisor', EV.POST_CODE);
     const hvSoftware = opts.loaders?.hypervisor?.(hv, machine);
     if (hvSoftware) machine.installHypervisor(hvSoftware);
     opts.beforeLock?.(machine);

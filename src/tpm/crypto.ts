@@ -119,8 +119,18 @@ export function bigToBytes(v: bigint, len?: number): Uint8Array {
 /** The exponent as stored in TPMS_RSA_PARMS: 0 means 65537. */
 export const rsaExponent = (e: number): number => (e === 0 ? 65537 : e);
 
+// Importing a key costs more than using it: keep the last few public keys built.
+const publicKeys = new Map<string, KeyObject>();
+
 export function rsaPublicKey(modulus: Uint8Array, exponent: number): KeyObject {
-  return createPublicKey({ key: { kty: 'RSA', n: b64u(modulus), e: b64u(bigToBytes(BigInt(rsaExponent(exponent)))) }, format: 'jwk' });
+  const id = `${exponent}:${b64u(modulus)}`;
+  let k = publicKeys.get(id);
+  if (!k) {
+    k = createPublicKey({ key: { kty: 'RSA', n: b64u(modulus), e: b64u(bigToBytes(BigInt(rsaExponent(exponent)))) }, format: 'jwk' });
+    if (publicKeys.size >= 32) publicKeys.delete(publicKeys.keys().next().value!);
+    publicKeys.set(id, k);
+  }
+  return k;
 }
 
 function modInverse(a: bigint, m: bigint): bigint {
