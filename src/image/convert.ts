@@ -50,6 +50,8 @@ export interface ConvertOptions {
   /** LUKS2 knobs (tests and benchmarks). */
   luks?: Pick<Luks2CreateOptions, 'iterations' | 'sectorSize' | 'dataOffset'>;
   onProgress?: (done: number, total: number) => void;
+  /** Worker threads for the disk cipher (default: every core). */
+  jobs?: number;
   /** Called once the inputs are checked, with the number of disk bytes to process. */
   onStart?: (diskBytes: number) => void;
 }
@@ -182,7 +184,7 @@ export async function convertToSvm(o: ConvertOptions): Promise<ConvertResult> {
   await buildDirAtomic(o.outDir, async (tmp) => {
     const out = (k: keyof typeof IMAGE_FILES) => join(tmp, IMAGE_FILES[k]);
     if (image.disk.kind === 'plain') {
-      const created = await encryptDiskFile(image.disk.path, out('disk'), { passphrase: c.passphrase, ...o.luks, onProgress: o.onProgress });
+      const created = await encryptDiskFile(image.disk.path, out('disk'), { passphrase: c.passphrase, ...o.luks, onProgress: o.onProgress, jobs: o.jobs });
       diskUuid = created.header.uuid;
     } else {
       await copyFile(image.disk.path, out('disk'));

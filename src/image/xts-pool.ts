@@ -1,5 +1,6 @@
-// aes-xts-plain64 on every core: worker threads run the WebAssembly engine (xts.ts) over parts
-// of a buffer that lives in shared memory, in place. The workers' code is the engine's own
+// aes-xts-plain64 on every core: this thread and jobs-1 worker threads run the WebAssembly
+// engine (xts.ts) over parts of a buffer that lives in shared memory, in place. (This thread
+// takes a part itself: a worker is a whole JavaScript heap, and memory is part of the aim.) The workers' code is the engine's own
 // source plus a message loop, run with `eval`, so it needs no TypeScript loader and is the
 // same from the sources and from the build. Only bulk disk work uses it; it is checked
 // against node's aes-256-xts like the single-thread path.
@@ -43,10 +44,13 @@ export class XtsPool {
     return new XtsPool(key, unit, ivStep, jobs);
   }
 
+  private readonly local: XtsPlain64;
+
   private constructor(key: Uint8Array, readonly unit: number, readonly ivStep: number, readonly jobs: number) {
+    this.local = new XtsPlain64(key, unit, ivStep);
     const src = workerSource();
     const wasm = maskModuleBytes();
-    for (let i = 0; i < jobs; i++) {
+    for (let i = 0; i < jobs - 1; i++) {
       const w = new Worker(src, { eval: true, workerData: { wasm, key: new Uint8Array(key), unit, ivStep } });
       w.on('message', (m: { id: number; error?: string }) => {
         const p = this.waiting.get(m.id);
@@ -74,12 +78,15 @@ export class XtsPool {
     const units = data.length / this.unit;
     const per = Math.ceil(units / this.jobs);
     const parts: Promise<void>[] = [];
-    for (let w = 0, u = 0; u < units; w++, u += per) {
+    // Part 0 is this thread's; parts 1.. go to the workers, posted first so they start at once.
+    for (let w = 0, u = per; u < units; w++, u += per) {
       const n = Math.min(per, units - u);
       const id = this.nextId++;
       parts.push(new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject })));
       this.workers[w]!.postMessage({ id, decrypt, buffer: data.buffer, offset: data.byteOffset + u * this.unit, length: n * this.unit, firstIv: firstIv + u * this.ivStep });
     }
+    const mine = data.subarray(0, Math.min(per, units) * this.unit);
+    if (decrypt) this.local.decrypt(mine, firstIv, mine); else this.local.encrypt(mine, firstIv, mine);
     await Promise.all(parts);
   }
 
