@@ -42,7 +42,8 @@ export interface LoadedImage {
  */
 export interface Loaders {
   ultravisor?(image: LoadedImage, handoff: UltravisorHandoff, machine: Machine): Software | void;
-  hypervisor?(image: LoadedImage, machine: Machine): Software | void;
+  /** `tpm` forwards commands only: what the hypervisor relays for the ultravisor (H_SVM_TPM_COMM). */
+  hypervisor?(image: LoadedImage, machine: Machine, tpm: TpmTransport): Software | void;
 }
 
 export interface BootOptions {
@@ -159,7 +160,8 @@ export function bootMachine(target: string | MachineDir, opts: BootOptions = {})
     machine.trace.emit({ kind: 'firmware', stage: 'handoff', ...handoffSummary(handoff) });
 
     const hv = stage('hypervisor', EV.POST_CODE);
-    const hvSoftware = opts.loaders?.hypervisor?.(hv, machine);
+    const relay = commandsOnly(device);
+    const hvSoftware = opts.loaders?.hypervisor?.(hv, machine, relay);
     if (hvSoftware) machine.installHypervisor(hvSoftware);
     opts.beforeLock?.(machine);
     if (opts.lockBoot ?? true) machine.lockBoot();
@@ -167,7 +169,7 @@ export function bootMachine(target: string | MachineDir, opts: BootOptions = {})
     const pcrs = run(ops.pcrRead(MEASURED_PCRS)).values;
     device.saveState();
     return {
-      machine, tpm: commandsOnly(device), device, handoff, measurements, pcrs, eventLog: log, config: cfg, ultravisorMatchesKey,
+      machine, tpm: relay, device, handoff, measurements, pcrs, eventLog: log, config: cfg, ultravisorMatchesKey,
       close: () => { device.saveState(); if (!opts.device) device.close(); },
     };
   } catch (e) {
