@@ -16,7 +16,7 @@ import { retName } from '../abi/retcodes.js';
 import { PAGE_SIZE } from '../abi/pages.js';
 import { isLuks2 } from '../image/luks2.js';
 import { MODEL_KERNEL_MAGIC, readModelKernelConfig } from '../image/kernel.js';
-import { hcall, SPR_SRR0, SPR_SRR1, ucall } from './arch.js';
+import { H_CONFER, hcall, SPR_SRR0, SPR_SRR1, ucall } from './arch.js';
 import { readBootInfo, type BootInfo } from './boot-info.js';
 import { Console } from './console.js';
 import { DirectDma, Swiotlb, type DmaApi } from './dma.js';
@@ -48,6 +48,8 @@ const SWIOTLB_DEFAULT_SLABS = 2048;
 const LOW_SCRATCH = 0x8000;
 const CR0_SO = 0x10000000;
 const SIGILL = 4;
+const SIGBUS = 7;
+const SIGSEGV = 11;
 
 export class Kernel implements Software {
   readonly name: string;
@@ -80,6 +82,7 @@ export class Kernel implements Software {
     switch (pc) {
       case 0xC00: return this.#guard(cpu, this.#syscall(cpu));
       case 0x700: return this.#guard(cpu, this.#programCheck(cpu));
+      case 0x200: case 0x300: case 0x400: return this.#guard(cpu, this.#storageFault(cpu, pc));
       default: return this.#guard(cpu, this.#unexpected(cpu, pc));
     }
   }
@@ -95,6 +98,9 @@ export class Kernel implements Software {
   }
 
   *printk(cpu: Cpu, line: string): G { yield* this.console.printk(cpu, line); }
+
+  /** A voluntary preemption point in long kernel loops (cond_resched): let other vCPUs run. */
+  *condResched(cpu: Cpu): G { yield* hcall(cpu, H_CONFER, -1, 0); }
 
   /** Kernel panic: say why on the console and ask RTAS to terminate the partition. */
   *panic(cpu: Cpu, why: string): G {
@@ -282,8 +288,14 @@ export class Kernel implements Software {
       for (let i = 0; i < w.length; i++) w[i] = (Math.imul(g + 1, 0x9e3779b1) ^ Math.imul(i, 0x85ebca6b)) >>> 0;
       return new Uint8Array(w.buffer);
     };
-    for (let i = 0; i < n; i++) { const g = pages.alloc(1, 'memtest'); got.push(g); yield* mem.write(cpu, g, pattern(g)); }
-    for (const g of got) {
+    for (let i = 0; i < n; i++) {
+      const g = pages.alloc(1, 'memtest');
+      got.push(g);
+      yield* mem.write(cpu, g, pattern(g));
+      if (i % 16 === 15) yield* this.condResched(cpu);
+    }
+    for (const [i, g] of got.entries()) {
+      if (i % 16 === 15) yield* this.condResched(cpu);
       const b = yield* mem.read(cpu, g, PAGE_SIZE);
       if (!Buffer.from(b).equals(Buffer.from(pattern(g)))) throw new Error(`memtest: bad memory at 0x${g.toString(16)}`);
     }
@@ -478,6 +490,21 @@ export class Kernel implements Software {
       return;
     }
     throw new Error(`Oops: program check in kernel mode at 0x${srr0.toString(16)}`);
+  }
+
+  /** DSI/ISI (no memory at that address) or a machine check: the process gets SIGSEGV/SIGBUS; in the kernel, a panic. */
+  *#storageFault(cpu: Cpu, vector: number): G {
+    const srr0 = cpu.mfspr(SPR_SRR0);
+    const srr1 = cpu.mfspr(SPR_SRR1);
+    const dar = vector === 0x300 ? cpu.mfspr(19) : srr0;
+    const what = vector === 0x200 ? 'machine check' : `${vector === 0x400 ? 'instruction fetch' : 'access'} at 0x${dar.toString(16)}`;
+    const p = this.current;
+    if ((srr1 & MSR.PR) !== 0n && p) {
+      yield* this.printk(cpu, `${p.name}[${p.pid}]: ${what} (${vector === 0x200 ? 'SIGBUS' : 'SIGSEGV'})`);
+      yield* this.#exit(cpu, p, vector === 0x200 ? SIGBUS : SIGSEGV);
+      return;
+    }
+    throw new Error(vector === 0x200 ? `Machine check in kernel mode at 0x${srr0.toString(16)}` : `Unable to handle kernel paging request: ${what}`);
   }
 
   // eslint-disable-next-line require-yield

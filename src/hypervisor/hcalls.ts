@@ -14,9 +14,14 @@ import { OutOfFrames } from './frames.js';
 import { decodeRtasArgs, encodeRets, RTAS_HARDWARE_ERROR, RTAS_PARAMETER_ERROR, RTAS_SUCCESS, RTAS_TOKENS } from './rtas.js';
 import { hSvmInitAbort, hSvmInitDone, hSvmInitStart, hSvmPageIn, hSvmPageOut } from './uvmem.js';
 
+/** PAPR's H_CONFER: give the rest of this time slice to another vCPU (not in the ABI table yet). */
+export const H_CONFER = 0xE4;
+
 export type HcallOutcome =
   | { kind: 'return'; rc: number; out?: bigint[] }
   | { kind: 'cede' }
+  /** The vCPU stays runnable but lets the others run first. */
+  | { kind: 'confer' }
   /** The VM stopped (power-off, os-term): nothing to return to. */
   | { kind: 'stopped' };
 
@@ -72,6 +77,7 @@ export function* guestHcall(hv: Hypervisor, cpu: Cpu, v: Vcpu, num: number): Gen
       case HC.H_RANDOM: return ret(H.H_SUCCESS, [cpu.darn()]);
       case HC.H_REGISTER_VPA: return registerVpa(hv, v, r(4), rn(5), rn(6));
       case HC.H_CEDE: return { kind: 'cede' };
+      case H_CONFER: return { kind: 'confer' };
       case HC.H_RTAS: return rtas(hv, v.vm, rn(4));
       case HC.H_LOGICAL_CI_LOAD: return ciLoad(hv, v.vm, rn(4), rn(5));
       case HC.H_LOGICAL_CI_STORE: return ciStore(hv, v.vm, rn(4), rn(5), r(6));

@@ -20,7 +20,9 @@ import { PartitionPageTable } from './pagetable.js';
 import { Vcpu, Vm, emptySnapshot, type VmConfig, type VmExit } from './vm.js';
 import { buildGuestFdt, layoutImage, VTY_REG } from './loader.js';
 import { ucall } from './ucall.js';
-import { bumpYieldCount, guestHcall } from './hcalls.js';
+import { bumpYieldCount, guestHcall, H_CONFER } from './hcalls.js';
+
+const hcallName = (n: number) => HCALL_BY_NUM.get(n)?.name ?? (n === H_CONFER ? 'H_CONFER' : `0x${n.toString(16)}`);
 import { svmOff, SecureAccounting } from './uvmem.js';
 import { VirtioMmioDevice, type DeviceHost } from './virtio/mmio.js';
 import { VirtioBlk } from './virtio/blk.js';
@@ -315,9 +317,11 @@ export class Hypervisor implements Software {
     const num = Number(cpu.regs.getGpr(3));
     const viaUv = v.viaUltravisor;
     let outcome;
-    if ((v.ctx.msr & MSR.PR) !== 0n) outcome = { kind: 'return', rc: H.H_PRIVILEGE } as const;
+    // A normal guest's user space may not make hypercalls. A frame from the ultravisor carries the
+    // SVM's MSR at the time (a page fault taken in user space, say): its PR says nothing about the caller.
+    if ((v.ctx.msr & MSR.PR) !== 0n && !viaUv) outcome = { kind: 'return', rc: H.H_PRIVILEGE } as const;
     else outcome = yield* guestHcall(this, cpu, v, num);
-    this.trace({ kind: 'hcall', cpu: cpu.id, vm: v.vm.name, lpid: v.vm.lpid, name: HCALL_BY_NUM.get(num)?.name ?? `0x${num.toString(16)}`, secure: viaUv, ...(outcome.kind === 'return' ? { rc: outcome.rc } : { outcome: outcome.kind }) });
+    this.trace({ kind: 'hcall', cpu: cpu.id, vm: v.vm.name, lpid: v.vm.lpid, name: hcallName(num), secure: viaUv, ...(outcome.kind === 'return' ? { rc: outcome.rc } : { outcome: outcome.kind }) });
     switch (outcome.kind) {
       case 'return':
         if (viaUv) v.pendingRc = outcome.rc;
@@ -332,6 +336,12 @@ export class Hypervisor implements Software {
         v.state = v.prodded ? 'runnable' : 'ceded';
         v.prodded = false;
         yield* this.#dispatch(cpu, v.state === 'runnable' ? v : undefined);
+        return;
+      case 'confer':
+        v.pendingRc = H.H_SUCCESS;
+        if (!viaUv) v.setGpr(3, 0n);
+        v.state = 'runnable';
+        yield* this.#dispatch(cpu);
         return;
       case 'stopped':
         v.state = 'stopped';
@@ -349,7 +359,7 @@ export class Hypervisor implements Software {
     const num = Number(cpu.regs.getGpr(3));
     const outcome = yield* guestHcall(this, cpu, tmp, num);
     const rc = outcome.kind === 'return' ? outcome.rc : H.H_SUCCESS;
-    this.trace({ kind: 'hcall', cpu: cpu.id, vm: vm.name, lpid: vm.lpid, name: HCALL_BY_NUM.get(num)?.name ?? `0x${num.toString(16)}`, secure: true, onBehalf: true, rc });
+    this.trace({ kind: 'hcall', cpu: cpu.id, vm: vm.name, lpid: vm.lpid, name: hcallName(num), secure: true, onBehalf: true, rc });
     cpu.regs.restore(s);
     if (outcome.kind === 'return') outcome.out?.forEach((o, i) => cpu.regs.setGpr(4 + i, o));
     cpu.regs.setGpr(0, rc64(rc));
@@ -383,7 +393,19 @@ export class Hypervisor implements Software {
       yield* this.#dispatch(cpu, v);
       return;
     }
-    this.stopVm(vm, { kind: 'crash', layer: 'hypervisor', message: `${vector === 0xE20 ? 'instruction fetch' : 'access'} at guest address 0x${gpa.toString(16)} outside the VM's memory` });
+    if (!v.viaUltravisor) {
+      // No memory there (and no MMIO decoding in the model): the guest gets a DSI or ISI, as
+      // KVM gives an access it cannot emulate.
+      const fetch = vector === 0xE20;
+      v.sprs.set(R.SRR0, v.ctx.pc);
+      v.sprs.set(R.SRR1, v.ctx.msr & ~0x783f0000n);
+      if (!fetch) { v.sprs.set(R.DAR, BigInt(gpa)); v.sprs.set(R.DSISR, 0x40000000n); }
+      v.ctx = { pc: fetch ? 0x400n : 0x300n, msr: GUEST_MSR };
+      v.state = 'runnable';
+      yield* this.#dispatch(cpu, v);
+      return;
+    }
+    this.stopVm(vm, { kind: 'crash', layer: 'hypervisor', message: `unexpected storage interrupt at guest address 0x${gpa.toString(16)} from the ultravisor` });
     v.state = 'stopped';
     yield* this.#dispatch(cpu);
   }

@@ -82,6 +82,8 @@ export function* reclaimOne(hv: Hypervisor, cpu: Cpu, vm: Vm, gfn: number): Gene
       hv.trace({ kind: 'reclaim', vm: c.vm.name, lpid: c.vm.lpid, gpa: '0x' + (c.gfn * FRAME_SIZE).toString(16) });
       return true;
     }
+    // Not a page the ultravisor gives out (it keeps RTAS text pseudo-shared, say): stop trying it.
+    if (rc === U.U_PARAMETER) hv.secure.remove(c.vm, c.gfn);
   }
   return false;
 }
