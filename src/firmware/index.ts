@@ -9,7 +9,7 @@ export {
 export { createMachine, rekeyMachine, duplicateKey, machinePublicKey, listFirmware, type CreateOptions } from './lifecycle.js';
 export { selftest, type SelftestResult } from './selftest.js';
 export { buildContainer, parseContainer, verifyContainer, SecureBootError, ContainerFormatError, CONTAINER_MAGIC } from './container.js';
-export { buildImage, buildPayload, parsePayload, descriptor, STAGES, isStage, IMPLEMENTATIONS, KNOWN_VARIANTS, type Stage, type ImageDescriptor } from './images.js';
+export { buildImage, buildPayload, parsePayload, descriptor, ImageFormatError, STAGES, isStage, IMPLEMENTATIONS, KNOWN_VARIANTS, type Stage, type ImageDescriptor } from './images.js';
 export { EventLog, EV, EV_NAME, type LogEvent } from './eventlog.js';
 export { PCR, STAGE_PCR, MEASURED_PCRS } from './pcrs.js';
 export { vendorSigningKey, vendorKeyHash, keyHash, publicKeyDer } from './vendor-key.js';

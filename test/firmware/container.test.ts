@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import {
-  buildImage, ContainerFormatError, keyHash, parseContainer, parsePayload, publicKeyDer, SecureBootError, vendorKeyHash, verifyContainer,
+  buildImage, ContainerFormatError, ImageFormatError, keyHash, parseContainer, parsePayload, publicKeyDer, SecureBootError, vendorKeyHash, verifyContainer,
 } from '../../src/firmware/index.js';
 
 const seeprom = vendorKeyHash();
@@ -49,7 +49,6 @@ test('secure boot stops an unsigned image, an unknown key, a bad signature, a mo
 
 test('malformed containers fail with typed errors only (fuzz)', () => {
   const img = buildImage('hostboot');
-  const head = img.subarray(0, 400);
   fc.assert(fc.property(fc.array(fc.tuple(fc.nat(399), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(img.length), (flips, cut) => {
     const b = new Uint8Array(img);
     for (const [at, v] of flips) b[at] = v;
@@ -57,5 +56,8 @@ test('malformed containers fail with typed errors only (fuzz)', () => {
     try { parseContainer(x); } catch (e) { assert.ok(e instanceof ContainerFormatError, String(e)); }
     try { verifyContainer(x, 'hostboot', seeprom); } catch (e) { assert.ok(e instanceof SecureBootError, String(e)); }
   }), { numRuns: 400 });
-  assert.ok(head.length > 0);
+  // The descriptor line of a payload: any bytes give a descriptor or ImageFormatError.
+  fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string().map((t) => new TextEncoder().encode(t + '\n')), fc.jsonValue().map((j) => new TextEncoder().encode(JSON.stringify(j) + '\n'))), (b) => {
+    try { parsePayload(b); } catch (e) { assert.ok(e instanceof ImageFormatError, String(e)); }
+  }), { numRuns: 500 });
 });

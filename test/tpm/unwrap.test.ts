@@ -3,9 +3,10 @@
 // the salt key itself. The client runs step by step, over sync and async transports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import {
-  ALG, CC, EmbeddedTpm, RH, SRK_HANDLE, TpmError, TpmNameMismatch, WRAPPING_KEY_HANDLE, handoffFromNode,
+  ALG, CC, EmbeddedTpm, RH, SRK_HANDLE, TpmError, TpmNameMismatch, TpmParseError, TpmProtocolError, WRAPPING_KEY_HANDLE, handoffFromNode,
   handoffToNode, ops, runAsync, runSync, unwrapLockboxSync, unwrapSteps, wipeHandoff,
   type TpmTransport, type UltravisorHandoff,
 } from '../../src/tpm/index.js';
@@ -132,4 +133,32 @@ test('the handoff as its device-tree node, and the wipe', () => {
   wipeHandoff(copy);
   assert.deepEqual(copy.authValue, new Uint8Array(16));
   assert.notDeepEqual(handoff.authValue, new Uint8Array(16));
+});
+
+test('responses mangled by the relay end in a typed error, never a crash or a wrong key (fuzz)', () => {
+  const { tpm, handoff, pem } = booted();
+  const secret = rand(32);
+  const ct = wrap(pem, secret);
+  const { saltKeyPublic: _pin, ...unpinned } = handoff;
+  let refused = 0;
+  fc.assert(fc.property(fc.nat(7), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }), fc.boolean(), (which, flips, pinned) => {
+    let i = 0;
+    const relay: TpmTransport = {
+      transmit: (c) => {
+        const r = new Uint8Array(tpm.transmit(c));
+        if (i++ !== which) return r;
+        for (const [at, v] of flips) r[at % r.length] = v;
+        return r;
+      },
+    };
+    try {
+      const out = unwrapLockboxSync(relay, pinned ? handoff : unpinned, ct);
+      assert.deepEqual(out, secret, 'a mangled exchange must never produce another key');
+    } catch (e) {
+      refused++;
+      assert.ok(e instanceof TpmError || e instanceof TpmProtocolError || e instanceof TpmParseError, `untyped: ${String(e)}`);
+    }
+    tpm.engine.sessions.clear();
+  }), { numRuns: Number(process.env.PEF_FUZZ_RUNS ?? 400) });
+  assert.ok(refused > 0);
 });

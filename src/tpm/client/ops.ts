@@ -11,6 +11,7 @@ import {
   unmarshalPublic2B, writeSymDef, type PcrSelection, type Sensitive, type SymDef, type TpmtPublic,
 } from '../types.js';
 import { ClientSession, command, passwordAuth, type Authorization } from './command.js';
+import { TpmProtocolError } from '../errors.js';
 import type { TpmFlow } from './flow.js';
 
 const EMPTY = new Uint8Array(0);
@@ -139,7 +140,11 @@ export function* startAuthSession(o: SessionOptions = {}): TpmFlow<ClientSession
   let encryptedSalt: Uint8Array = EMPTY;
   if (o.saltKey) {
     salt = new Uint8Array(randomBytes(digestSize(o.saltKey.public.nameAlg)));
-    encryptedSalt = oaepEncrypt(rsaPublicKey(o.saltKey.public.unique, o.saltKey.public.exponent), o.saltKey.public.nameAlg, label('SECRET'), salt);
+    try {
+      encryptedSalt = oaepEncrypt(rsaPublicKey(o.saltKey.public.unique, o.saltKey.public.exponent), o.saltKey.public.nameAlg, label('SECRET'), salt);
+    } catch (e) {
+      throw new TpmProtocolError(`the salt key's public area is not a usable RSA key (${e instanceof Error ? e.message : String(e)})`);
+    }
   }
   const symmetric = o.symmetric ?? AES128CFB;
   const w = new Writer(400).tpm2b(nonceCaller).tpm2b(encryptedSalt).u8(type === 'hmac' ? SE.HMAC : type === 'policy' ? SE.POLICY : SE.TRIAL);
