@@ -77,6 +77,14 @@ test('sync device: powerCycle sends TPM2_Shutdown(CLEAR) on the data port, then 
   ]);
 });
 
+test('shutdown: TPM2_Shutdown(CLEAR), then CMD_SHUTDOWN on the control port', async () => {
+  await ask({ script: { retries: 0 } });
+  const d = new SwtpmDevice(endpoint());
+  d.shutdown();
+  const { log } = (await ask({ log: true })) as { log: { port: string; hex: string }[] };
+  assert.deepEqual(log, [{ port: 'data', hex: '80010000000c000001450000' }, { port: 'ctrl', hex: '00000003' }]);
+});
+
 test('async transport: retries and reassembly too', async () => {
   await ask({ script: { retries: 1, split: true } });
   const t = new SwtpmAsync(endpoint());

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SHUTDOWN_CLEAR_CMD, SwtpmAsync } from './swtpm.js';
+import { SwtpmAsync } from './swtpm.js';
 import type { SwtpmEndpoint } from './swtpm-protocol.js';
 
 export function swtpmAvailable(): boolean {
@@ -78,11 +78,13 @@ export async function startPrivateSwtpm(): Promise<PrivateSwtpm> {
       endpoint,
       async stop() {
         if (!exited) {
-          const t = new SwtpmAsync(endpoint, 5000);
-          try { await t.transmitAsync(SHUTDOWN_CLEAR_CMD); } catch { /* already gone */ } finally { t.close(); }
           const gone = new Promise((r) => child.once('exit', r));
-          child.kill('SIGTERM');
+          const t = new SwtpmAsync(endpoint, 5000);
+          // The orderly way: TPM2_Shutdown, then CMD_SHUTDOWN; SIGTERM to our child only if that fails.
+          try { await t.shutdown(); } catch { t.close(); child.kill('SIGTERM'); }
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
           await gone;
+          clearTimeout(timer);
         }
         rmSync(dir, { recursive: true, force: true });
       },

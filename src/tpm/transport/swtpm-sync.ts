@@ -128,6 +128,14 @@ export class SwtpmDevice implements TpmDevice {
     if (r.result !== 0) throw new TpmTransportError(`${this.description}: CMD_SET_LOCALITY answered ${r.result}`);
   }
 
+  /** An orderly end: TPM2_Shutdown(CLEAR), then CMD_SHUTDOWN (swtpm saves its state and exits). */
+  shutdown(): void {
+    this.transmit(SHUTDOWN_CLEAR_CMD);
+    const r = this.control(CTRL.SHUTDOWN);
+    if (r.result !== 0) throw new TpmTransportError(`${this.description}: CMD_SHUTDOWN answered ${r.result}`);
+    this.close();
+  }
+
   saveState(): void { /* swtpm keeps its own state */ }
 
   close(): void {

@@ -92,5 +92,13 @@ export class SwtpmAsync implements AsyncTpmTransport {
     if (r.result !== 0) throw new TpmTransportError(`swtpm CMD_INIT answered ${r.result}`);
   }
 
+  /** An orderly end: TPM2_Shutdown(CLEAR), then CMD_SHUTDOWN (swtpm saves its state and exits). */
+  async shutdown(): Promise<void> {
+    await this.transmitAsync(SHUTDOWN_CLEAR_CMD);
+    const r = await this.control(CTRL.SHUTDOWN);
+    if (r.result !== 0) throw new TpmTransportError(`swtpm CMD_SHUTDOWN answered ${r.result}`);
+    this.close();
+  }
+
   close(): void { this.data.close(); this.ctrl.close(); }
 }
