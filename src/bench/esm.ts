@@ -199,5 +199,5 @@ export async function runEsmBench(ctx: BenchContext, opts: EsmBenchOptions): Pro
 
 export const esmBench: Bench = {
   description: 'authorize 1,000,000 distinct RSA-2048 recipients vs openssl speed; blob size; lookup in 1M vs 1 lockbox',
-  run: (ctx) => runEsmBench(ctx, { recipients: Number(process.env.PEF_BENCH_ESM_RECIPIENTS ?? 1_000_000) }),
+  run: (ctx) => runEsmBench(ctx, { recipients: ctx.count ?? Number(process.env.PEF_BENCH_ESM_RECIPIENTS ?? 1_000_000) }),
 };

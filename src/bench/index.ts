@@ -6,7 +6,8 @@ import { convertBench } from './convert.js';
 import { uvBench } from './uv.js';
 import { tpmBench } from './tpm.js';
 
-export interface BenchContext { json: boolean; log: (s: string) => void }
+/** `count` is the --count flag: the problem size for benchmarks that scale (e.g. ESM recipients). */
+export interface BenchContext { json: boolean; log: (s: string) => void; count?: number }
 export interface Bench { description: string; run: (ctx: BenchContext) => Promise<BenchReport> }
 
 export const BENCHES: Record<string, Bench> = {

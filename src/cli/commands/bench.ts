@@ -12,8 +12,9 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[name]', `benchmark: ${Object.keys(BENCHES).join(', ')}`)
     .option('--json', 'print one JSON object {"bench", "metrics": [...]}')
     .option('--list', 'list the benchmarks')
-    .addHelpText('after', '\nExamples:\n  $ pef bench machine\n  $ pef bench machine --json')
-    .action(async (name: string | undefined, opts: { json?: boolean; list?: boolean }) => {
+    .option('-n, --count <n>', 'problem size for benchmarks that scale (esm: recipients)')
+    .addHelpText('after', '\nExamples:\n  $ pef bench machine\n  $ pef bench machine --json\n  $ pef bench esm --count 100000')
+    .action(async (name: string | undefined, opts: { json?: boolean; list?: boolean; count?: string }) => {
       if (opts.list || name === undefined) {
         for (const [n, b] of Object.entries(BENCHES)) ctx.out(`${n.padEnd(10)} ${b.description}\n`);
         if (name === undefined && !opts.list) ctx.exitCode = 0;
@@ -21,7 +22,12 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const b = BENCHES[name];
       if (!b) throw new UsageError(`bench: no benchmark named '${name}' (have: ${Object.keys(BENCHES).join(', ')})`);
-      const report = await b.run({ json: !!opts.json, log: (s) => { if (!opts.json) ctx.err(s + '\n'); } });
+      let count: number | undefined;
+      if (opts.count !== undefined) {
+        count = Number(opts.count);
+        if (!Number.isSafeInteger(count) || count < 1) throw new UsageError(`bench --count: '${opts.count}' is not a positive whole number`);
+      }
+      const report = await b.run({ json: !!opts.json, count, log: (s) => { if (!opts.json) ctx.err(s + '\n'); } });
       ctx.out(opts.json ? JSON.stringify(report) + '\n' : formatReport(report));
     });
 }
