@@ -65,6 +65,16 @@ test('Shutdown(STATE) then Startup(STATE) resumes the PCRs; Startup(CLEAR) reset
   assert.throws(() => runSync(ops.startup(false), d), (e) => e instanceof TpmError && e.rc === 0x1c4);
 });
 
+test('framing errors: a size field that disagrees with the bytes, an unknown tag or command code', () => {
+  const d = started();
+  const rc = (b: number[]) => new DataView(d.transmit(new Uint8Array(b)).buffer).getUint32(6);
+  assert.equal(rc([0x80, 0x01, 0, 0, 0, 13, 0, 0, 1, 0x7b, 0, 8]), 0x142);
+  assert.equal(rc([0x80, 0x01, 0, 0, 0, 12, 0, 0, 1, 0x7b, 0, 8, 0]), 0x142);
+  assert.equal(rc([0x80, 0x03, 0, 0, 0, 12, 0, 0, 1, 0x7b, 0, 8]), 0x01e);
+  assert.equal(rc([0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x7f, 0xff]), 0x143);
+  assert.equal(rc([0x80, 0x01, 0, 0, 0, 12, 0, 0, 1, 0x7b, 0, 8]), 0);
+});
+
 test('a state file is checked field by field', () => {
   const good = new TpmEngine().exportState();
   assert.doesNotThrow(() => new TpmEngine({ state: good }));

@@ -5,7 +5,7 @@
 // when `nvDirty` is set. Command handlers live in commands-*.ts.
 
 import { randomBytes } from 'node:crypto';
-import { ALG, CC, HT, MAX_COMMAND_SIZE, PCR_COUNT, RC, RC_H, RC_S, RH, SA, SE, ST, handleType, rcN } from '../constants.js';
+import { ALG, CC, HT, MAX_COMMAND_SIZE, OA, PCR_COUNT, RC, RC_H, RC_S, RH, SA, SE, ST, handleType, rcN } from '../constants.js';
 import { aesCfbDecrypt, aesCfbEncrypt, digestSize, hash, hmac, kdfa, stripZeros } from '../crypto.js';
 import { concat, equalBytes, Reader, u32be, Writer } from '../marshal.js';
 import { unmarshalPublic, unmarshalSensitive, type SymDef } from '../types.js';
@@ -211,7 +211,7 @@ export class TpmEngine {
     if (t === HT.TRANSIENT || t === HT.PERSISTENT) {
       const o = this.object(h);
       if (!o) return undefined;
-      return { handle: h, name: o.name, authValue: o.authValue, authPolicy: o.pub.authPolicy, policyAlg: o.pub.nameAlg, object: o, daProtected: !o.has(0x400) };
+      return { handle: h, name: o.name, authValue: o.authValue, authPolicy: o.pub.authPolicy, policyAlg: o.pub.nameAlg, object: o, daProtected: !o.has(OA.noDA) };
     }
     if (t === HT.PCR && h < PCR_COUNT) return { handle: h, name: u32be(h), authValue: EMPTY, authPolicy: EMPTY, policyAlg: ALG.NULL, daProtected: false };
     if (h === RH.OWNER || h === RH.PLATFORM || h === RH.ENDORSEMENT || h === RH.LOCKOUT || h === RH.NULL) {
@@ -392,9 +392,9 @@ export class TpmEngine {
     const role = def.handles[i]!.role;
     const ent = this.entity(s.associated)!;
     const o = ent.object;
-    const policyRequired = role === 'dup' || (role === 'admin' && !!o && o.has(0x80));
+    const policyRequired = role === 'dup' || (role === 'admin' && !!o && o.has(OA.adminWithPolicy));
     const authValueAvailable = o
-      ? !o.publicOnly && (role === 'user' ? o.has(0x40) : role === 'admin' ? !o.has(0x80) : false)
+      ? !o.publicOnly && (role === 'user' ? o.has(OA.userWithAuth) : role === 'admin' ? !o.has(OA.adminWithPolicy) : false)
       : true;
     const sess = s.session;
     if (!sess || sess.type === SE.HMAC) {
