@@ -41,4 +41,6 @@ export interface UvContext {
   readonly caller: SavedVcpu;
   /** SRR1 shown to the hypervisor for this context's hypercalls (MSR[S] set, sc level 1). */
   readonly srr1: bigint;
+  /** Hypercalls made so far: after the first, the thread holds the hypervisor's state, not the caller's. */
+  hcalls: number;
 }

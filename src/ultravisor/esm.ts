@@ -14,7 +14,7 @@ import type { ContextEnd, ContextFlow, HcallAnswer, HcallRequest } from './conte
 import {
   decryptDigests, decryptFile, findLockbox, listFiles, parseEsmBlob, splitInitramfs, type Digests, type EsmBlob,
 } from './esm-format.js';
-import { forEachPiece, missingFrames, readGuest, writeGuest } from './guest-mem.js';
+import { guestRa, missingFrames, writeGuest } from './guest-mem.js';
 import { ensureFree, share } from './pages.js';
 import { relayUnwrap, TpmRefused } from './tpm-relay.js';
 import type { Svm } from './svm.js';
@@ -54,34 +54,54 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
   const mem = uv.mem;
   let symkey: Uint8Array | undefined;
 
-  /** Bring [gpa, gpa+len) into secure memory (H_SVM_PAGE_IN for each missing frame). */
-  function* bring(gpa: number, len: number, what: string): Gen<void> {
-    for (const g of missingFrames(svm, gpa, len)) {
-      if (!svm.inSlots(g)) failWith('BAD_FDT', `${what} lies outside the VM's memory`);
-      const st = svm.stateOf(g);
-      if (st !== GPF.SECURE && st !== GPF.PAGEDOUT) failWith('BAD_FDT', `${what} overlaps a shared page`);
-      if (!(yield* ensureFree(env, 1))) failWith('NO_SECURE_MEMORY', `no secure frame for ${what}`);
+  /** Bring one frame in (H_SVM_PAGE_IN); the bytes a plain page-in stored, if it was one. */
+  function* bringOne(g: number, what: string): Gen<Uint8Array | undefined> {
+    if (!svm.inSlots(g)) failWith('BAD_FDT', `${what} lies outside the VM's memory`);
+    const st = svm.stateOf(g);
+    if (st !== GPF.SECURE && st !== GPF.PAGEDOUT) failWith('BAD_FDT', `${what} overlaps a shared page`);
+    if (!(yield* ensureFree(env, 1))) failWith('NO_SECURE_MEMORY', `no secure frame for ${what}`);
+    let got: Uint8Array | undefined;
+    svm.arrival = (gfn, bytes) => { if (gfn === g) got = bytes; };
+    try {
       yield { nr: HC.H_SVM_PAGE_IN, args: [BigInt(g * PAGE_SIZE), 0n, 16n] };
-      if (missingFrames(svm, g * PAGE_SIZE, 1).length > 0) {
-        if (svm.outOfMemory) failWith('NO_SECURE_MEMORY', `no secure frame for ${what}`);
-        failWith('HV_REFUSED', `the hypervisor did not page in ${what}`);
+    } finally {
+      svm.arrival = undefined;
+    }
+    if (missingFrames(svm, g * PAGE_SIZE, 1).length > 0) {
+      if (svm.outOfMemory) failWith('NO_SECURE_MEMORY', `no secure frame for ${what}`);
+      failWith('HV_REFUSED', `the hypervisor did not page in ${what}`);
+    }
+    return got;
+  }
+  /**
+   * Visit [gpa, gpa+len) in order, page by page, bringing in what is missing. Every byte given
+   * to `sink` is in secure memory by then, where the hypervisor can no longer change it (a page
+   * that just arrived is handed over from the ultravisor's own copy instead of being read back).
+   */
+  function* visit(gpa: number, len: number, what: string, sink: (bytes: Uint8Array, at: number) => void): Gen<void> {
+    for (let done = 0; done < len;) {
+      const a = gpa + done;
+      const off = a % PAGE_SIZE;
+      const n = Math.min(len - done, PAGE_SIZE - off);
+      let ra = guestRa(svm, a, false);
+      if (ra === undefined) {
+        const page = yield* bringOne(Math.floor(a / PAGE_SIZE), what);
+        if (page) { sink(page.subarray(off, off + n), done); done += n; continue; }
+        ra = guestRa(svm, a, false);
+        if (ra === undefined) failWith('HV_REFUSED', `${what} is not in secure memory`);
       }
+      sink(mem.read(ra!, n), done);
+      done += n;
     }
   }
   function* fetch(gpa: number, len: number, what: string): Gen<Uint8Array> {
-    yield* bring(gpa, len, what);
-    return readGuest(mem, svm, gpa, len, false) ?? failWith('HV_REFUSED', `${what} is not in secure memory`);
+    const out = new Uint8Array(len);
+    yield* visit(gpa, len, what, (b, at) => out.set(b, at));
+    return out;
   }
   function* hashRange(gpa: number, len: number, what: string): Gen<Uint8Array> {
     const h: Hash = createHash('sha512');
-    // Page in and hash one stretch at a time: the pages just hashed cannot change under us,
-    // since nothing runs in the VM and UV_PAGE_IN never replaces a page the ultravisor holds.
-    const STRETCH = 256 * PAGE_SIZE;
-    for (let off = 0; off < len; off += STRETCH) {
-      const n = Math.min(STRETCH, len - off);
-      yield* bring(gpa + off, n, what);
-      forEachPiece(svm, gpa + off, n, false, (ra, k) => h.update(mem.read(ra, k)));
-    }
+    yield* visit(gpa, len, what, (b) => h.update(b));
     return new Uint8Array(h.digest());
   }
 

@@ -97,9 +97,11 @@ export function pageIn(env: PageEnv, svm: Svm, hvRa: number, gfn: number, flags:
   if (st !== GPF.SECURE || e?.secure !== undefined || svm.state !== 'init') return U.U_P2;
   const f = env.frames.alloc();
   if (f === undefined) { svm.outOfMemory = true; return U.U_BUSY; }
-  env.mem.copyPage(hvRa, f);
+  const bytes = env.mem.read(hvRa, PAGE_SIZE);
+  env.mem.write(f, bytes);
   const ne = svm.entry(gfn);
   installSecure(env, svm, gfn, ne, f);
+  svm.arrival?.(gfn, bytes);
   return U.U_SUCCESS;
 }
 

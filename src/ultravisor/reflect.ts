@@ -4,8 +4,9 @@
 // cleared, the sensitive SPRs zeroed, and the SVM's PC replaced by a random cookie (SRR0,
 // HSRR0, R31). On the way back only the declared outputs are taken from the hypervisor.
 
+import { randomFillSync } from 'node:crypto';
 import { MSR, SRR1_SC_LEV_SHIFT } from '../abi/msr.js';
-import { REFLECT_MASKED_SPRS, SPR, sprNum } from '../abi/spr.js';
+import { REFLECT_MASKED_SPRS, SPR, SPR_BY_NUM, sprNum } from '../abi/spr.js';
 import { HFSCR_TM, type Cpu } from '../hw/cpu/cpu.js';
 import type { RegsSnapshot } from '../hw/cpu/regs.js';
 
@@ -17,7 +18,8 @@ export const HV_MSR = MSR.SF | MSR.LE | MSR.ME | MSR.HV;
 /** An SVM kernel's MSR when the ultravisor delivers an interrupt or enters it (EE off). */
 export const SVM_KERNEL_MSR = MSR.SF | MSR.LE | MSR.ME | MSR.S;
 
-const MASKED = REFLECT_MASKED_SPRS.map(sprNum);
+/** The sensitive SPRs that can be masked (the time base cannot be written by anyone). */
+const MASKED = REFLECT_MASKED_SPRS.map(sprNum).filter((n) => SPR_BY_NUM.get(n)!.write !== 'none');
 const R = {
   USRR0: SPR.USRR0!, USRR1: SPR.USRR1!, SRR0: SPR.SRR0!, SRR1: SPR.SRR1!, HSRR0: SPR.HSRR0!, HSRR1: SPR.HSRR1!,
   HRMOR: SPR.HRMOR!, LPIDR: SPR.LPIDR!, HFSCR: SPR.HFSCR!, DAR: SPR.DAR!, DSISR: SPR.DSISR!,
@@ -33,30 +35,61 @@ export interface SavedVcpu {
   lpid: number;
 }
 
+/** Saved states are recycled: a reflection per hypercall must not cost an allocation each. */
+const spare: SavedVcpu[] = [];
+
 export function saveVcpu(cpu: Cpu): SavedVcpu {
-  return {
-    regs: cpu.regs.snapshot(),
-    pc: cpu.mfspr(R.USRR0),
-    msr: cpu.mfspr(R.USRR1) & ~SRR1_INT_BITS,
-    sprs: MASKED.map((n) => cpu.mfspr(n)),
-    lpid: cpu.lpid,
-  };
+  const r = cpu.regs;
+  let s = spare.pop();
+  if (s) {
+    s.regs.gpr.set(r.gpr); s.regs.lrctr.set(r.lrctr); s.regs.vsr.set(r.vsr32);
+    s.regs.cr = r.cr; s.regs.xer = r.xer; s.regs.fpscr = r.fpscr; s.regs.vscr = r.vscr; s.regs.pc = r.pc;
+  } else {
+    s = { regs: r.snapshot(), pc: 0n, msr: 0n, sprs: new Array<bigint>(MASKED.length), lpid: 0 };
+  }
+  s.pc = cpu.mfspr(R.USRR0);
+  s.msr = cpu.mfspr(R.USRR1) & ~SRR1_INT_BITS;
+  for (let i = 0; i < MASKED.length; i++) s.sprs[i] = cpu.mfspr(MASKED[i]!);
+  s.lpid = cpu.lpid;
+  return s;
+}
+
+/** Give a saved state back once nothing refers to it (its registers are wiped first). */
+export function releaseVcpu(s: SavedVcpu): void {
+  s.regs.gpr.fill(0); s.regs.vsr.fill(0); s.regs.lrctr.fill(0);
+  s.sprs.fill(0n);
+  if (spare.length < 64) spare.push(s);
+}
+
+/** Random words for scrubbing, refilled from the CSPRNG in bulk. */
+const noise = new Uint32Array(16384);
+let noiseAt = noise.length;
+function randomWords(n: number): Uint32Array {
+  if (noiseAt + n > noise.length) { randomFillSync(noise); noiseAt = 0; }
+  const w = noise.subarray(noiseAt, noiseAt + n);
+  noiseAt += n;
+  return w;
 }
 
 /**
  * Build the hypervisor's view: `inputs` go to R3.., everything else is noise. `cookie` stands
  * for the PC in SRR0, HSRR0 and R31; `srr1` is the MSR the hypervisor is shown.
  */
-export function buildFrame(cpu: Cpu, inputs: readonly bigint[], cookie: bigint, srr1: bigint, lpid: number): void {
+/**
+ * `mask`: the state the sensitive SPRs hold now: the vCPU's (those that are not zero are
+ * cleared), unknown ('all': clear every one), or the hypervisor's own values, left by the
+ * UV_RETURN that resumed a context ('none': nothing of an SVM is in them).
+ */
+export function buildFrame(cpu: Cpu, inputs: readonly bigint[], cookie: bigint, srr1: bigint, lpid: number, mask: SavedVcpu | 'all' | 'none'): void {
   const r = cpu.regs;
-  for (let i = 0; i < 32; i++) {
-    const k = i - 3;
-    r.setGpr(i, k >= 0 && k < inputs.length ? inputs[k]! : cpu.darn());
-  }
+  const w = randomWords(65);
+  r.gpr.set(w.subarray(0, 64));
+  for (let k = 0; k < inputs.length; k++) r.setGpr(3 + k, inputs[k]!);
   r.setGpr(31, cookie);
-  r.cr = Number(cpu.darn() & 0xffffffffn);
+  r.cr = w[64]! | 0;
   r.clearVector();
-  for (const n of MASKED) cpu.mtspr(n, 0n);
+  // With the vCPU's values at hand, only the SPRs that hold something need clearing.
+  if (mask !== 'none') for (let i = 0; i < MASKED.length; i++) if (mask === 'all' || mask.sprs[i] !== 0n) cpu.mtspr(MASKED[i]!, 0n);
   cpu.mtspr(R.SRR0, cookie);
   cpu.mtspr(R.SRR1, srr1);
   cpu.mtspr(R.HSRR0, cookie);

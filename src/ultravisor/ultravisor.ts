@@ -22,7 +22,7 @@ import type { ContextEnd, ContextFlow, HcallAnswer, UvContext } from './context.
 import { UvMemory } from './memory.js';
 import { bringIn, type PageEnv } from './pages.js';
 import {
-  buildFrame, denyTm, redirectToVector, restoreVcpu, saveVcpu, toHypervisor, SC_LEV1, SRR1_INT_BITS, SVM_KERNEL_MSR,
+  buildFrame, denyTm, redirectToVector, releaseVcpu, restoreVcpu, saveVcpu, toHypervisor, SC_LEV1, SRR1_INT_BITS, SVM_KERNEL_MSR,
   type SavedVcpu,
 } from './reflect.js';
 import { PartitionTable } from './tables.js';
@@ -86,6 +86,7 @@ export class Ultravisor implements Software {
   readonly esmReasons = new Map<number, number>();
   readonly #pending = new Map<bigint, Pending>();
   #clock = 0;
+  readonly #urmor = new Map<number, number>();
   readonly pageEnv: PageEnv;
   /** SHA-256 of the machine key's public PEM: names our lockbox in every ESM blob. */
   readonly fingerprint: Uint8Array;
@@ -145,9 +146,12 @@ export class Ultravisor implements Software {
   }
 
   get trace(): Trace | undefined { return this.#machine?.trace; }
+  /** One event on the machine's trace, its kind prefixed 'uv-'. Never carries secret data. */
   event(e: Record<string, unknown>): void {
-    const k = e.kind as string;
-    this.#machine?.trace.emit({ ...e, kind: k.startsWith('uv') ? k : `uv-${k}` });
+    const t = this.#machine?.trace;
+    if (!t) return;
+    e.kind = `uv-${e.kind as string}`;
+    t.emit(e as { kind: string });
   }
 
   /** Pending reflections (for tests and the operator: how many vCPUs wait on the hypervisor). */
@@ -165,8 +169,14 @@ export class Ultravisor implements Software {
 
   #handle(cpu: Cpu, pc: number): EntryEnd {
     this.mem.bind(cpu);
-    if (cpu.mfspr(R.PTCR) !== this.ptab.ptcr) cpu.mtspr(R.PTCR, this.ptab.ptcr);
-    const vector = pc - Number(cpu.mfspr(R.URMOR));
+    // PTCR and URMOR are the ultravisor's alone (nothing else can write them): set and read once per thread.
+    let urmor = this.#urmor.get(cpu.id);
+    if (urmor === undefined) {
+      if (cpu.mfspr(R.PTCR) !== this.ptab.ptcr) cpu.mtspr(R.PTCR, this.ptab.ptcr);
+      urmor = Number(cpu.mfspr(R.URMOR));
+      this.#urmor.set(cpu.id, urmor);
+    }
+    const vector = pc - urmor;
     const usrr0 = cpu.mfspr(R.USRR0);
     const msr = cpu.mfspr(R.USRR1);
     const fromSvm = (msr & MSR.S) !== 0n && (msr & MSR.HV) === 0n;
@@ -228,7 +238,8 @@ export class Ultravisor implements Software {
       if (this.svms.get(cpu.lpid)?.state !== 'secure') return ret(U.U_PERMISSION);
     }
     if ((msr & MSR_TS_MASK) !== 0n) return ret(U.U_BAD_MODE);
-    const args = Array.from({ length: 9 }, (_, i) => cpu.regs.getGpr(4 + i));
+    if (def.number === UV.UV_RETURN) return this.#uvReturn(cpu, msr);
+    const args = Array.from({ length: def.args.length }, (_, i) => cpu.regs.getGpr(4 + i));
     const o: Outcome = HANDLERS[def.name]!(this, cpu, args, msr);
     if ('rc' in o) return ret(o.rc, o.out);
     if ('uvReturn' in o) return this.#uvReturn(cpu, msr);
@@ -236,7 +247,7 @@ export class Ultravisor implements Software {
     const caller = saveVcpu(cpu);
     const ctx: UvContext = {
       name: o.context.name, lpid: cpu.lpid, flow: o.context.flow, caller,
-      srr1: (o.context.srr1 ?? caller.msr) | MSR.S | SC_LEV1,
+      srr1: (o.context.srr1 ?? caller.msr) | MSR.S | SC_LEV1, hcalls: 0,
     };
     return this.#runContext(cpu, ctx, undefined);
   }
@@ -258,7 +269,7 @@ export class Ultravisor implements Software {
       const srr1 = req.lpid !== undefined && req.lpid !== ctx.lpid ? SVM_KERNEL_MSR | SC_LEV1 : ctx.srr1;
       const def = HCALL_BY_NUM.get(req.nr);
       const inputs = [BigInt(req.nr), ...req.args].slice(0, def?.inRegs ?? UNKNOWN_HCALL.inRegs);
-      buildFrame(cpu, inputs, cookie, srr1, lpid);
+      buildFrame(cpu, inputs, cookie, srr1, lpid, ctx.hcalls++ === 0 ? ctx.caller : 'none');
       toHypervisor(cpu, 0xC00);
       this.event({ kind: 'hcall', name: def?.name ?? req.nr, lpid, context: ctx.name });
       return {};
@@ -309,7 +320,7 @@ export class Ultravisor implements Software {
   /** Start a context for an SVM vCPU interrupted by a fault (not an ultracall). */
   startContext(cpu: Cpu, name: string, flow: ContextFlow): EntryEnd {
     const caller = saveVcpu(cpu);
-    return this.#runContext(cpu, { name, lpid: cpu.lpid, flow, caller, srr1: caller.msr | MSR.S | SC_LEV1 }, undefined);
+    return this.#runContext(cpu, { name, lpid: cpu.lpid, flow, caller, srr1: caller.msr | MSR.S | SC_LEV1, hcalls: 0 }, undefined);
   }
 
   #newCookie(cpu: Cpu): bigint {
@@ -351,6 +362,7 @@ export class Ultravisor implements Software {
       redirectToVector(cpu, p.saved, Number(hsrr0), r2);
       this.event({ kind: 'inject', lpid: p.lpid, vector: Number(hsrr0) });
     }
+    releaseVcpu(p.saved);
     return {};
   }
 
@@ -386,7 +398,7 @@ export class Ultravisor implements Software {
     }
     const cookie = this.#newCookie(cpu);
     this.#pending.set(cookie, { kind: 'svm', lpid: svm.lpid, saved, outRegs, rtas });
-    buildFrame(cpu, inputs, cookie, saved.msr | SC_LEV1, svm.lpid);
+    buildFrame(cpu, inputs, cookie, saved.msr | SC_LEV1, svm.lpid, saved);
     toHypervisor(cpu, 0xC00);
     this.event({ kind: 'reflect', lpid: svm.lpid, hcall: def?.name ?? 'unknown' });
     return {};
@@ -397,7 +409,7 @@ export class Ultravisor implements Software {
     const saved = saveVcpu(cpu);
     const cookie = this.#newCookie(cpu);
     this.#pending.set(cookie, { kind: 'svm', lpid: saved.lpid, saved, outRegs: 0 });
-    buildFrame(cpu, [], cookie, saved.msr, saved.lpid);
+    buildFrame(cpu, [], cookie, saved.msr, saved.lpid, saved);
     if (pass) {
       cpu.mtspr(R.HDAR, pass.hdar);
       cpu.mtspr(R.HDSISR, pass.hdsisr);
