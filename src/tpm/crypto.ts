@@ -4,7 +4,7 @@
 
 import {
   createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
-  privateDecrypt, publicEncrypt, constants as C, type KeyObject,
+  privateDecrypt, publicEncrypt, randomFillSync, constants as C, type KeyObject,
 } from 'node:crypto';
 import { ALG } from './constants.js';
 import { concat, u32be } from './marshal.js';
@@ -34,6 +34,21 @@ export function hmac(alg: number, key: Uint8Array, ...parts: Uint8Array[]): Uint
   const h = createHmac(hashName(alg), key);
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
+}
+
+// Nonces are drawn for every command and response: take them from a refilled CSPRNG pool
+// rather than one system call each.
+const POOL = new Uint8Array(8192);
+let poolPos = POOL.length;
+
+/** `n` fresh random bytes (a copy the caller owns). */
+export function random(n: number): Uint8Array {
+  if (n > 1024) return new Uint8Array(randomFillSync(new Uint8Array(n)));
+  if (poolPos + n > POOL.length) { randomFillSync(POOL); poolPos = 0; }
+  const out = POOL.slice(poolPos, poolPos + n);
+  POOL.fill(0, poolPos, poolPos + n);
+  poolPos += n;
+  return out;
 }
 
 const te = new TextEncoder();

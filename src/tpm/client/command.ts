@@ -3,9 +3,8 @@
 // both ways (Part 1, sections 18-21). A response whose HMAC does not verify is refused, so a
 // relay in the middle cannot forge results.
 
-import { randomBytes } from 'node:crypto';
 import { RC, RH, SA, ST } from '../constants.js';
-import { aesCfbDecrypt, aesCfbEncrypt, hash, hmac, kdfa, stripZeros } from '../crypto.js';
+import { aesCfbDecrypt, aesCfbEncrypt, hash, hmac, kdfa, random, stripZeros } from '../crypto.js';
 import { TpmError, TpmProtocolError } from '../errors.js';
 import { concat, equalBytes, Reader, u32be, Writer } from '../marshal.js';
 import type { SymDef } from '../types.js';
@@ -99,7 +98,7 @@ export function* command(spec: CommandSpec): TpmFlow<CommandResult> {
     if (a.decrypt) attrs |= SA.decrypt;
     if (a.encrypt) attrs |= SA.encrypt;
     const includeAuth = associated && (s.type === 'hmac' || s.policyAuthValue || s.policyPassword);
-    return { a, nonceCaller: new Uint8Array(randomBytes(s.nonceSize)), attrs, associated, includeAuth };
+    return { a, nonceCaller: random(s.nonceSize), attrs, associated, includeAuth };
   });
 
   let params = spec.params ?? EMPTY;

@@ -2,9 +2,8 @@
 // passed with their Names where the Name enters an HMAC (objects); permanent handles name
 // themselves.
 
-import { randomBytes } from 'node:crypto';
 import { ALG, CC, RH, SE } from '../constants.js';
-import { digestSize, kdfa, label, oaepEncrypt, rsaPublicKey } from '../crypto.js';
+import { digestSize, kdfa, label, oaepEncrypt, random, rsaPublicKey } from '../crypto.js';
 import { concat, Reader, u32be, Writer } from '../marshal.js';
 import {
   AES128CFB, marshalPcrSelection, marshalPublic2B, marshalSensitive2B, marshalSensitiveCreate, unmarshalPcrSelection,
@@ -135,11 +134,11 @@ export interface SessionOptions {
 export function* startAuthSession(o: SessionOptions = {}): TpmFlow<ClientSession> {
   const hashAlg = o.hashAlg ?? ALG.SHA256;
   const type = o.type ?? 'hmac';
-  const nonceCaller = new Uint8Array(randomBytes(o.nonceSize ?? digestSize(hashAlg)));
+  const nonceCaller = random(o.nonceSize ?? digestSize(hashAlg));
   let salt: Uint8Array = EMPTY;
   let encryptedSalt: Uint8Array = EMPTY;
   if (o.saltKey) {
-    salt = new Uint8Array(randomBytes(digestSize(o.saltKey.public.nameAlg)));
+    salt = random(digestSize(o.saltKey.public.nameAlg));
     try {
       encryptedSalt = oaepEncrypt(rsaPublicKey(o.saltKey.public.unique, o.saltKey.public.exponent), o.saltKey.public.nameAlg, label('SECRET'), salt);
     } catch (e) {

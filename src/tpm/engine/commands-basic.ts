@@ -1,8 +1,7 @@
 // Startup, Shutdown, GetRandom, the PCR commands, HierarchyChangeAuth and FlushContext.
 
-import { randomBytes } from 'node:crypto';
 import { ALG, CC, HT, PCR_COUNT, RC, RH, SU, handleType } from '../constants.js';
-import { digestSize, hash, stripZeros } from '../crypto.js';
+import { digestSize, hash, random, stripZeros } from '../crypto.js';
 import { Writer } from '../marshal.js';
 import { marshalPcrSelection, type PcrSelection } from '../types.js';
 import { defineCommand, type TpmEngine } from './engine.js';
@@ -54,7 +53,7 @@ defineCommand(CC.GetRandom, {
   run(_e, c) {
     const n = Math.min(c.params.u16(1), 64);
     c.params.end();
-    return { params: new Writer(n + 2).tpm2b(new Uint8Array(randomBytes(n))).finish() };
+    return { params: new Writer(n + 2).tpm2b(random(n)).finish() };
   },
 });
 

@@ -1,8 +1,7 @@
 // StartAuthSession and the policy commands (Part 3, sections 11 and 23).
 
-import { randomBytes } from 'node:crypto';
 import { CC, CC_NAME, OA, RC, RC_H, RH, SE, rcN } from '../constants.js';
-import { digestSize, hash, isHashAlg, kdfa, label, oaepDecrypt, stripZeros } from '../crypto.js';
+import { digestSize, hash, isHashAlg, kdfa, label, oaepDecrypt, random, stripZeros } from '../crypto.js';
 import { concat, equalBytes, u32be, Writer } from '../marshal.js';
 import { marshalPcrSelection } from '../types.js';
 import { selectPcrs } from './commands-basic.js';
@@ -45,7 +44,7 @@ defineCommand(CC.StartAuthSession, {
       if (type === SE.HMAC) boundEntity = concat(ent.name, bindAuth);
     }
     const handle = e.allocSessionHandle(type);
-    const nonceTPM = new Uint8Array(randomBytes(nonceCaller.length));
+    const nonceTPM = random(nonceCaller.length);
     const sessionKey = bind !== RH.NULL || salt.length
       ? kdfa(authHash, concat(bindAuth, salt), 'ATH', nonceTPM, nonceCaller, digestSize(authHash) * 8)
       : EMPTY;

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ALG, CC, HT, MAX_COMMAND_SIZE, OA, PCR_COUNT, RC, RC_H, RC_S, RH, SA, SE, ST, handleType, rcN } from '../constants.js';
-import { aesCfbDecrypt, aesCfbEncrypt, digestSize, hash, hmac, kdfa, stripZeros } from '../crypto.js';
+import { aesCfbDecrypt, aesCfbEncrypt, digestSize, hash, hmac, kdfa, random, stripZeros } from '../crypto.js';
 import { concat, equalBytes, Reader, u32be, Writer } from '../marshal.js';
 import { unmarshalPublic, unmarshalSensitive, type SymDef } from '../types.js';
 import { TpmObject } from './objects.js';
@@ -472,7 +472,7 @@ export class TpmEngine {
       w.bytes(params);
       return w.patchU32(2, w.length).finish();
     }
-    for (const s of sessions) if (s.session) s.session.nonceTPM = new Uint8Array(randomBytes(s.session.nonceTPM.length));
+    for (const s of sessions) if (s.session) s.session.nonceTPM = random(s.session.nonceTPM.length);
     const enc = sessions.findIndex((s) => s.attrs & SA.encrypt);
     if (enc >= 0) params = this.cryptFirstParam(sessions[enc]!, params, 'response');
     w.u16(ST.SESSIONS).u32(0).u32(RC.SUCCESS);
