@@ -13,7 +13,7 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { CpioError, isCpioAt } from './cpio.js';
-import { ElfError, EM_PPC64, ELFDATA2LSB, loadableImage, parseElf, type Elf } from './elf.js';
+import { ElfError, EM_PPC64, loadableImage, parseElf, type Elf } from './elf.js';
 import { isModelKernel, readModelKernelConfig } from './kernel.js';
 import { fdByteReader } from './luks2-file.js';
 import { readLuks2Header } from './luks2-header.js';
@@ -97,7 +97,7 @@ export function readKernel(path: string): KernelInfo {
     throw e;
   }
   if (elf.machine !== EM_PPC64) throw new InputError(path, `ELF machine ${elf.machine} is not EM_PPC64 (21)`);
-  if (!elf.littleEndian || elf.bytes[5] !== ELFDATA2LSB) throw new InputError(path, 'is a big-endian ELF; PEF guests here are ppc64le');
+  if (!elf.littleEndian) throw new InputError(path, 'is a big-endian ELF; PEF guests here are ppc64le');
   if (image.length === 0) throw new InputError(path, 'ELF has nothing to load');
   let model: Record<string, unknown> | undefined;
   if (isModelKernel(image)) {

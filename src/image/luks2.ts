@@ -11,7 +11,7 @@ import { pbkdf2Sync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { afHashSupported, afMerge, afSplit, LUKS_STRIPES } from './af-split.js';
 import { readLuks2Header, serializeLuks2Header, type ByteReader, type Luks2Header } from './luks2-header.js';
 import { Luks2Error, serializeLuks2Metadata, type Luks2Digest, type Luks2Keyslot, type Luks2Metadata, type Luks2Pbkdf2, type Luks2Segment } from './luks2-metadata.js';
-import { IV_SECTOR, XTS_KEY_BYTES, XtsPlain64 } from './xts.js';
+import { IV_SECTOR, XTS_KEY_BYTES, XtsKeyError, XtsPlain64 } from './xts.js';
 
 export { Luks2Error } from './luks2-metadata.js';
 export type { Luks2Header } from './luks2-header.js';
@@ -153,7 +153,11 @@ export function unlockLuks2(h: Luks2Header, passphrase: Passphrase, read: ByteRe
     if (enc.length < materialSize) throw new Luks2Error('truncated', ks.area.offset + enc.length, `keyslot ${id} area cut short`);
     if (enc.every((b) => b === 0)) { skipped.push(`${id} (wiped)`); continue; }
     let material: Uint8Array;
-    try { material = new XtsPlain64(slotKey).decrypt(enc, 0); } catch { continue; }
+    try { material = new XtsPlain64(slotKey).decrypt(enc, 0); } catch (e) {
+      // A derived key with equal halves cannot be an XTS key: this passphrase cannot be the one.
+      if (e instanceof XtsKeyError) continue;
+      throw e;
+    }
     const key = afMerge(material, ks.keySize, ks.af.stripes, ks.af.hash);
     if (checkDigest(key, digest)) return { volumeKey: key, keyslot: id };
   }
