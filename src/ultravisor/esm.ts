@@ -17,6 +17,7 @@ import {
 import { guestRa, missingFrames, writeGuest } from './guest-mem.js';
 import { ensureFree, share } from './pages.js';
 import { relayUnwrap, TpmRefused } from './tpm-relay.js';
+import { SparseBlob, SPARSE_MIN } from './blob-fetch.js';
 import type { Svm } from './svm.js';
 import type { Ultravisor } from './ultravisor.js';
 
@@ -146,7 +147,15 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
     if (blobStart !== undefined && blobEnd !== undefined) {
       if (blobEnd <= blobStart || blobEnd - blobStart > MAX_BLOB) failWith('MALFORMED_BLOB', 'bad ESM blob range in /chosen');
       blobRange = { start: blobStart, end: blobEnd };
-      blobBytes = yield* fetch(blobStart, blobEnd - blobStart, 'the ESM blob');
+      const len = blobEnd - blobStart;
+      if (len >= SPARSE_MIN) {
+        // A blob for many machines: only what finding our lockbox and the digests reads.
+        const sparse = new SparseBlob(len, (o, n) => fetch(blobStart + o, n, 'the ESM blob'));
+        yield* sparse.fetchFor(uv.fingerprint);
+        blobBytes = sparse.bytes;
+      } else {
+        blobBytes = yield* fetch(blobStart, len, 'the ESM blob');
+      }
     } else if (initrd && initrd.end > initrd.start) {
       const all = yield* fetch(initrd.start, initrd.end - initrd.start, 'the initramfs');
       let split;

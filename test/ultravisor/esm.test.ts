@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ESM_REASON } from '../../src/abi/ultracalls.js';
 import { H } from '../../src/abi/retcodes.js';
-import { parseEsmBlob, lockboxes, setDigests, newSymkey, computeDigests } from '../../src/esm/index.js';
+import { randomBytes } from 'node:crypto';
+import { parseEsmBlob, lockboxes, setDigests, newSymkey, computeDigests, applyEsmEdit } from '../../src/esm/index.js';
 import { fingerprintOfPem } from '../../src/esm/index.js';
 import { retrying } from '../../src/hw/cpu/retry.js';
 import { LAYOUT, LPID, makeRig, testKey, type RigOptions } from './rig.js';
@@ -153,4 +154,45 @@ test('H_SVM_INIT_ABORT is made in the VM\'s own non-secure context', () => {
   assert.equal(srr1 & (1n << 22n), 0n, 'SRR1 without MSR[S]');
   assert.equal((srr1 >> 20n) & 3n, 1n, 'a hypercall (sc 1) as far as the hypervisor can tell');
   assert.equal(r.out.esmRc, H.H_PARAMETER, 'the VM resumed at that SRR0 with H_PARAMETER');
+});
+
+function manyLockboxes(n: number, index = true) {
+  return (b: Uint8Array) => applyEsmEdit(parseEsmBlob(b), {
+    addLockboxes: Array.from({ length: n }, (_, i) => ({ number: 1000 + n - i, comment: `machine ${i}`, fingerprint: new Uint8Array(randomBytes(32)), encryptedSymkey: new Uint8Array(randomBytes(256)) })),
+    index,
+  });
+}
+
+function esmPageIns(o: RigOptions) {
+  const r = makeRig({ vmMem: 32 << 20, ...o });
+  const rec = r.m.trace.record((e) => e.kind === 'uv-hcall' && e.context === 'UV_ESM' && e.name === 'H_SVM_PAGE_IN');
+  r.run();
+  rec.stop();
+  return { r, pageIns: rec.events.length };
+}
+
+test('a blob for 15,000 machines: with its index only a few of its pages are read before H_SVM_INIT_DONE; without, all (control)', () => {
+  const withIndex = esmPageIns({ keys: [1, 0], mutateBlob: manyLockboxes(15000) });
+  assert.equal(withIndex.r.out.secure, true, withIndex.r.log.join('\n'));
+  const blobPages = Math.ceil(withIndex.r.image.blob.length / 65536);
+  assert.ok(blobPages >= 80, `${blobPages} pages of blob`);
+  const noIndex = esmPageIns({ keys: [1, 0], mutateBlob: manyLockboxes(15000, false) });
+  assert.equal(noIndex.r.out.secure, true, noIndex.r.log.join('\n'));
+  assert.ok(noIndex.pageIns >= blobPages, `${noIndex.pageIns} page-ins without the index`);
+  assert.ok(withIndex.pageIns < noIndex.pageIns - blobPages / 2, `${withIndex.pageIns} page-ins with the index`);
+});
+
+test('a large blob whose index points at the wrong lockbox is still read safely: this machine is found, or the ESM fails closed', () => {
+  const { r } = esmPageIns({
+    keys: [1, 0],
+    mutateBlob: (b) => {
+      const big = manyLockboxes(15000)(b);
+      // Scribble over the index entries (the property's value is in the struct block after its name).
+      const out = big.slice();
+      const at = Buffer.from(out).indexOf(Buffer.from('PLBX'));
+      for (let i = at + 40; i < at + 40 + 12 * 2000; i++) out[i] = out[i]! ^ 0x5a;
+      return out;
+    },
+  });
+  assert.ok(r.out.secure === true || r.out.reason === ESM_REASON.NO_LOCKBOX || r.out.reason === ESM_REASON.MALFORMED_BLOB, r.log.join('\n'));
 });
