@@ -5,6 +5,7 @@ import { esmBench } from './esm.js';
 import { convertBench } from './convert.js';
 import { uvBench } from './uv.js';
 import { tpmBench } from './tpm.js';
+import { runBench } from './run.js';
 
 /** `count` is the --count flag: the problem size for benchmarks that scale (e.g. ESM recipients). */
 export interface BenchContext { json: boolean; log: (s: string) => void; count?: number }
@@ -16,4 +17,5 @@ export const BENCHES: Record<string, Bench> = {
   convert: convertBench,
   uv: uvBench,
   tpm: tpmBench,
+  run: runBench,
 };

@@ -43,13 +43,17 @@ export function* zero(cpu: Cpu, ea: number, len: number): G<void> {
   }
 }
 
+/** Bytes copied per read/write pair: small enough to stay in cache (and a fault retries only this much). */
+const COPY_SPAN = 16 * 1024;
+
 /** memcpy within guest memory. */
 export function* copy(cpu: Cpu, dst: number, src: number, len: number): G<void> {
   let done = 0;
   while (done < len) {
-    const n = Math.min(len - done, PAGE_SIZE - ((src + done) % PAGE_SIZE), PAGE_SIZE - ((dst + done) % PAGE_SIZE));
-    const chunk = yield* retrying(() => cpu.read(src + done, n));
-    yield* retrying(() => cpu.write(dst + done, chunk));
+    const n = Math.min(len - done, COPY_SPAN);
+    const s = src + done, d = dst + done;
+    const chunk = yield* retrying(() => cpu.read(s, n));
+    yield* retrying(() => cpu.write(d, chunk));
     done += n;
   }
 }

@@ -207,8 +207,16 @@ export class Hypervisor implements Software {
 
   // ---- devices ------------------------------------------------------------------------
 
+  readonly #dma = new WeakMap<Vm, GuestDma>();
+
   /** The device DMA window of a VM: all its memory while normal, only its shared pages once it asked to be secure. */
   dmaFor(vm: Vm): GuestDma {
+    let d = this.#dma.get(vm);
+    if (!d) { d = this.#makeDma(vm); this.#dma.set(vm, d); }
+    return d;
+  }
+
+  #makeDma(vm: Vm): GuestDma {
     const frameOf = (gpa: number): number => {
       if (!vm.slotOf(gpa)) throw new DmaRefused(gpa, 'outside guest memory');
       if (vm.svm === 'normal') return vm.hostFrame(gpa)!;
