@@ -58,13 +58,18 @@ export class BenchHv implements Software {
 
   allocFrame(): number { return this.#frames.alloc(); }
 
-  addVm(lpid: number, memSize: number, entry: number, fdt: number, loads: { gpa: number; bytes: Uint8Array }[]): BenchVm {
+  /**
+   * A VM with its memory, images loaded. `prefault` backs every frame now, as a hypervisor that
+   * preallocates guest RAM does (the model's memory is otherwise allocated on first touch).
+   */
+  addVm(lpid: number, memSize: number, entry: number, fdt: number, loads: { gpa: number; bytes: Uint8Array }[], prefault = false): BenchVm {
     const n = memSize / PAGE_SIZE;
     const vm: BenchVm = { lpid, memSize, entry, fdt, frames: [], root: this.allocFrame(), inSecure: new Uint8Array(n), shared: new Uint8Array(n) };
     const dirs = new Map<number, number>();
     for (let gpa = 0; gpa < memSize; gpa += PAGE_SIZE) {
       const f = this.allocFrame();
       vm.frames.push(f);
+      if (prefault) this.m.host.fill(f, PAGE_SIZE, 0);
       const { l1, l2 } = gfnIndex(gpa);
       let d = dirs.get(l1);
       if (d === undefined) { d = this.allocFrame(); dirs.set(l1, d); this.m.host.write(vm.root + l1 * 8, entryBytes(encodeDir(d))); }
@@ -82,6 +87,15 @@ export class BenchHv implements Software {
     return vm;
   }
 
+  /** Set the thread up to start a normal VM at its entry; the caller then does hrfid. */
+  startVm(cpu: Cpu, vm: BenchVm): void {
+    cpu.mtspr(S('LPIDR'), BigInt(vm.lpid));
+    cpu.regs.setGpr(3, BigInt(vm.fdt));
+    cpu.regs.setGpr(4, BigInt(vm.entry));
+    cpu.mtspr(S('HSRR0'), BigInt(vm.entry));
+    cpu.mtspr(S('HSRR1'), GUEST_MSR);
+  }
+
   *enter(cpu: Cpu, pc: number): Flow {
     const vector = pc - Number(cpu.mfspr(S('HRMOR')));
     if (vector === 0x100) {
@@ -89,11 +103,7 @@ export class BenchHv implements Software {
       for (const vm of this.vms.values()) yield* sc(cpu, 2, UV.UV_WRITE_PATE, vm.lpid, encodePate0(vm.root), 0n);
       const vm = this.boot === undefined ? undefined : this.vms.get(this.boot);
       if (!vm) { yield { op: 'stop', reason: 'no VM' }; return; }
-      cpu.mtspr(S('LPIDR'), BigInt(vm.lpid));
-      cpu.regs.setGpr(3, BigInt(vm.fdt));
-      cpu.regs.setGpr(4, BigInt(vm.entry));
-      cpu.mtspr(S('HSRR0'), BigInt(vm.entry));
-      cpu.mtspr(S('HSRR1'), GUEST_MSR);
+      this.startVm(cpu, vm);
       yield { op: 'hrfid' };
       return;
     }
