@@ -253,6 +253,9 @@ export class Kernel implements Software {
       const end = pass[pass.length - 1] === 0x0a ? pass.length - 1 : pass.length;
       try {
         crypt = yield* openLuksRoot(cpu, this.blk, pages, pass.subarray(0, end));
+      } catch (e) {
+        if (e instanceof HardwareInterrupt) throw e;
+        throw new Error(`VFS: cannot open the encrypted root vda: ${(e as Error).message}`, { cause: e });
       } finally { pass.fill(0); }
       yield* this.printk(cpu, `device-mapper: crypt: vda opened with the ESM passphrase (aes-xts-plain64, ${crypt.sectorSize}-byte sectors)`);
     }

@@ -114,6 +114,7 @@ export class Hypervisor implements Software {
     this.#deviceHost.set(vm, host);
     vm.devices.push(new VirtioConsole(`${config.name}:virtio-console`, MMIO_BASE, host, (b) => this.consoleWrite(vm, b)));
     if (config.image.disk) vm.devices.push(new VirtioBlk(`${config.name}:virtio-blk`, MMIO_BASE + 0x1000, host, config.image.disk));
+    for (const d of vm.devices) if (d instanceof VirtioMmioDevice) d.accessPlatform = config.iommuPlatform ?? true;
     const n = Math.max(1, config.vcpus ?? 1);
     for (let i = 0; i < n; i++) {
       const thread = this.#nextThread++ % this.machine.cpus.length;

@@ -79,6 +79,8 @@ export interface VmConfig {
   /** KVM_CAP_PPC_SECURE_GUEST for this VM: off makes H_SVM_INIT_START answer H_AUTHORITY. */
   secureGuest: boolean;
   image: VmImage;
+  /** Offer VIRTIO_F_ACCESS_PLATFORM on the virtio devices (QEMU's iommu_platform=on); default true. */
+  iommuPlatform?: boolean;
 }
 
 export class Vm {

@@ -151,6 +151,6 @@ export function vmImage(img: ModelImage): VmImage {
   return { kernel: { paddr: KERNEL_LOAD_ADDR, bytes: img.kernel, entry: KERNEL_LOAD_ADDR }, initramfs: img.initramfs, bootargs: img.bootargs, rtas: RTAS_TEXT, disk: img.disk };
 }
 
-export function createVm(sys: System, name: string, img: ModelImage, o: { memBytes?: number; secureGuest?: boolean } = {}): Vm {
-  return sys.hv.createVm({ name, memBytes: o.memBytes ?? 64 << 20, secureGuest: o.secureGuest ?? true, image: vmImage(img) });
+export function createVm(sys: System, name: string, img: ModelImage, o: { memBytes?: number; secureGuest?: boolean; iommuPlatform?: boolean } = {}): Vm {
+  return sys.hv.createVm({ name, memBytes: o.memBytes ?? 64 << 20, secureGuest: o.secureGuest ?? true, image: vmImage(img), iommuPlatform: o.iommuPlatform });
 }

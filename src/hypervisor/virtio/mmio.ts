@@ -35,11 +35,14 @@ export abstract class VirtioMmioDevice implements MmioDevice {
   /** Why the device stopped (it then sets DEVICE_NEEDS_RESET). */
   broken: string | undefined;
 
+  /** Whether VIRTIO_F_ACCESS_PLATFORM is offered (QEMU's iommu_platform property); a secure guest refuses a device without it. */
+  accessPlatform = true;
+
   constructor(readonly name: string, readonly base: number, readonly deviceId: number, nqueues: number, protected readonly host: DeviceHost, readonly extraFeatures = 0n) {
     this.queues = Array.from({ length: nqueues }, () => new DeviceQueue());
   }
 
-  get features(): bigint { return (1n << VIRTIO_F_VERSION_1) | (1n << VIRTIO_F_ACCESS_PLATFORM) | this.extraFeatures; }
+  get features(): bigint { return (1n << VIRTIO_F_VERSION_1) | (this.accessPlatform ? 1n << VIRTIO_F_ACCESS_PLATFORM : 0n) | this.extraFeatures; }
   get driverOk(): boolean { return (this.status & STATUS.DRIVER_OK) !== 0 && this.broken === undefined; }
 
   protected abstract readConfig(off: number, size: number): bigint;
