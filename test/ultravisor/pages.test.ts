@@ -310,3 +310,20 @@ test('UV_SVM_TERMINATE zeroes and releases every secure page and forgets the SVM
   assert.deepEqual(r.m.findInAllMemory(SECRET), [], 'and zeroed');
   assert.equal(r.uv.svms.has(LPID), false);
 });
+
+test('UV_WRITE_PATE cannot redirect an SVM to the hypervisor\'s tables; the SVM keeps its own view', () => {
+  const A = fill(9);
+  let rc: number | undefined;
+  const r = rigWith(function* (g) {
+    yield* writeThen(g.cpu, X, A);
+    yield* call(g.cpu, 1, HVWORK);
+    g.out.after = yield* read(g.cpu, X, 64);
+  }, function* (cpu, hv, vm) {
+    // The hypervisor's own table for this VM maps its normal frames, which hold other bytes.
+    hv.m.host.write(vm.raOf(X), new Uint8Array(64).fill(0xee));
+    rc = yield* hv.ucall(cpu, UV.UV_WRITE_PATE, vm.lpid, (1n << 63n) | BigInt(vm.root), 0);
+  });
+  r.run();
+  assert.equal(rc, U.U_PERMISSION);
+  assert.deepEqual(r.out.after, A.subarray(0, 64));
+});
