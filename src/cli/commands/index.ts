@@ -9,6 +9,7 @@ import { register as image } from './image.js';
 import { register as machine } from './machine.js';
 import { register as firmware } from './firmware.js';
 import { register as run } from './run.js';
+import { register as attack } from './attack.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -21,4 +22,5 @@ export const COMMANDS: Register[] = [
   machine,
   firmware,
   run,
+  attack,
 ];

@@ -1,0 +1,19 @@
+// The attack suite: every scenario, in the issue's order. Add one import and one entry per
+// scenario (src/attacks/scenarios/NN-name.ts exporting `scenario`).
+import type { AttackScenario } from './types.js';
+import { scenario as readSecurePage } from './scenarios/01-read-secure-page.js';
+
+export const SCENARIOS: readonly AttackScenario[] = [
+  readSecurePage,
+].sort((a, b) => a.number - b.number);
+
+export function findScenario(key: string): AttackScenario | undefined {
+  return SCENARIOS.find((s) => s.name === key || String(s.number) === key || String(s.number).padStart(2, '0') === key);
+}
+
+export { AttackContext, CANARY_INIT, type AttackSystem, type BootAttackOptions } from './context.js';
+export { Canary, CanaryWatch, PROBE_SPRS, type Sighting, type ProbeReport } from './canary.js';
+export { MaliciousHypervisor, preserving, restoreHv, saveHv, sc2, ultracall, type Tamper, type Gen } from './malicious.js';
+export { probeKernelCode, probeKernelImage, PROBE_KERNEL_MAGIC } from './probe-kernel.js';
+export { runAttacks, runScenario, suitePassed } from './suite.js';
+export { verdict, type AttackScenario, type AttackResult, type AttackReport, type Outcome, type ControlOutcome } from './types.js';
