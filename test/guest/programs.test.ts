@@ -9,7 +9,7 @@ import { retrying } from '../../src/hw/cpu/retry.js';
 import { buildHelloProgram } from '../../src/image/hello-elf.js';
 import { NR } from '../../src/guest/syscalls.js';
 import { bareSystem, cleanup, createVm, modelImage } from '../hypervisor/system.js';
-import { testInterpreter } from './interp-adapter.js';
+import { machineInterpreter as testInterpreter } from '../../src/cli/commands/run-system.js';
 
 after(cleanup);
 const enc = new TextEncoder();
