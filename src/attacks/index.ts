@@ -2,9 +2,13 @@
 // scenario (src/attacks/scenarios/NN-name.ts exporting `scenario`).
 import type { AttackScenario } from './types.js';
 import { scenario as readSecurePage } from './scenarios/01-read-secure-page.js';
+import { scenario as writeSecurePage } from './scenarios/02-write-secure-page.js';
+import { scenario as dmaSecurePage } from './scenarios/03-dma-secure-page.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
+  writeSecurePage,
+  dmaSecurePage,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
