@@ -4,7 +4,7 @@
 // tpm2-tools are required: these tests fail rather than skip without them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes, publicEncrypt, constants } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, publicEncrypt, constants } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,8 +29,8 @@ const PLAIN_KEY: TpmtPublic = {
 };
 
 function oaep(pem: string | TpmtPublic, data: Uint8Array): Uint8Array {
-  const key = typeof pem === 'string' ? pem : { key: { kty: 'RSA', n: Buffer.from(pem.unique).toString('base64url'), e: 'AQAB' }, format: 'jwk' as const };
-  return new Uint8Array(publicEncrypt({ key: key as never, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, data));
+  const key = typeof pem === 'string' ? pem : createPublicKey({ key: { kty: 'RSA', n: Buffer.from(pem.unique).toString('base64url'), e: 'AQAB' }, format: 'jwk' });
+  return new Uint8Array(publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, data));
 }
 
 /** Provision the machine key bound to `uvDigest`, measure it, rotate to a known auth: a booted machine. */
@@ -215,6 +215,22 @@ for (const tg of targets) {
       const { handoff } = bootedKey(tg);
       tg.run(ops.pcrExtend(GATE, sha256(new Uint8Array(4))));
       assert.throws(() => tg.run(rotateAuth(handoff.keyName, handoff.policyDigests, rand(16))), (e) => e instanceof TpmError && e.command === CC.PolicyOR && e.rc === 0x1c4);
+    });
+
+    it('HMAC sessions, bound and unbound, authorize a key with an auth value (and refuse a wrong one)', () => {
+      freshStart(tg);
+      const srk = tg.run(ops.createPrimary(RH.OWNER, SRK_TEMPLATE));
+      const auth = new Uint8Array([...rand(15), 0]);
+      const k = tg.run(ops.create(srk, PLAIN_KEY, { userAuth: auth }));
+      const kh = tg.run(ops.load(srk, k.private, k.public));
+      const msg = rand(32);
+      const ct = oaep(k.public, msg);
+      const unbound = tg.run(ops.startAuthSession({ type: 'hmac', saltKey: { handle: srk.handle, public: srk.public } }));
+      assert.deepEqual(tg.run(ops.rsaDecrypt(kh, ct, { kind: 'session', session: unbound, authValue: auth, encrypt: true })), msg);
+      const bound = tg.run(ops.startAuthSession({ type: 'hmac', bind: { ...kh, authValue: auth } }));
+      assert.deepEqual(tg.run(ops.rsaDecrypt(kh, ct, { kind: 'session', session: bound, authValue: auth })), msg);
+      assert.throws(() => tg.run(ops.rsaDecrypt(kh, ct, { kind: 'session', session: unbound, authValue: rand(16) })), rcIs(0x9a2));
+      for (const h of [unbound.handle, bound.handle, kh.handle, srk.handle]) tg.run(ops.flushContext(h));
     });
 
     it('refuses a nonceCaller shorter than 16 bytes (0x1D5)', () => {

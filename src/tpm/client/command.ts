@@ -20,6 +20,8 @@ export class ClientSession {
   /** PolicyPassword was run: the authValue travels as a password. */
   policyPassword = false;
   closed = false;
+  /** The entity an HMAC session is bound to: used on it, its authValue is already in the session key. */
+  bound?: { name: Uint8Array; authValue: Uint8Array };
 
   constructor(
     readonly handle: number,
@@ -97,7 +99,8 @@ export function* command(spec: CommandSpec): TpmFlow<CommandResult> {
     let attrs = a.continueSession === false ? 0 : SA.continueSession;
     if (a.decrypt) attrs |= SA.decrypt;
     if (a.encrypt) attrs |= SA.encrypt;
-    const includeAuth = associated && (s.type === 'hmac' || s.policyAuthValue || s.policyPassword);
+    const onBound = s.bound !== undefined && equalBytes(s.bound.name, handles[i]?.name ?? EMPTY) && equalBytes(stripZeros(s.bound.authValue), stripZeros(a.authValue ?? EMPTY));
+    const includeAuth = associated && (s.type === 'hmac' ? !onBound : s.policyAuthValue || s.policyPassword);
     return { a, nonceCaller: random(s.nonceSize), attrs, associated, includeAuth };
   });
 

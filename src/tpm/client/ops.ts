@@ -3,7 +3,7 @@
 // themselves.
 
 import { ALG, CC, RH, SE } from '../constants.js';
-import { digestSize, kdfa, label, oaepEncrypt, random, rsaPublicKey } from '../crypto.js';
+import { digestSize, kdfa, label, oaepEncrypt, random, rsaPublicKey, stripZeros } from '../crypto.js';
 import { concat, Reader, u32be, Writer } from '../marshal.js';
 import {
   AES128CFB, marshalPcrSelection, marshalPublic2B, marshalSensitive2B, marshalSensitiveCreate, unmarshalPcrSelection,
@@ -152,9 +152,11 @@ export function* startAuthSession(o: SessionOptions = {}): TpmFlow<ClientSession
   const tpmKey = o.saltKey ? { handle: o.saltKey.handle, name: u32be(o.saltKey.handle) } : permanent(RH.NULL);
   const r = yield* command({ cc: CC.StartAuthSession, handles: [tpmKey, o.bind ?? permanent(RH.NULL)], params: w.finish(), responseHandle: true });
   const nonceTPM = r.params.tpm2b();
-  const bindAuth = o.bind ? o.bind.authValue : EMPTY;
+  const bindAuth = o.bind ? stripZeros(o.bind.authValue) : EMPTY;
   const sessionKey = o.bind || salt.length ? kdfa(hashAlg, concat(bindAuth, salt), 'ATH', nonceTPM, nonceCaller, digestSize(hashAlg) * 8) : EMPTY;
-  return new ClientSession(r.handle!, type, hashAlg, sessionKey, symmetric, nonceTPM, nonceCaller.length);
+  const s = new ClientSession(r.handle!, type, hashAlg, sessionKey, symmetric, nonceTPM, nonceCaller.length);
+  if (o.bind && type === 'hmac') s.bound = { name: o.bind.name, authValue: o.bind.authValue };
+  return s;
 }
 
 const policyHandle = (s: ClientSession): Handle => ({ handle: s.handle, name: u32be(s.handle) });
