@@ -22,6 +22,7 @@ export const HCALLS: readonly HcallDef[] = [
   { name: 'H_LOGICAL_CI_STORE', number: 0x40, inRegs: 4, outRegs: 1, source: 'guest', args: ['size', 'addr', 'value'], desc: 'cache-inhibited store (MMIO)' },
   { name: 'H_REGISTER_VPA', number: 0xDC, inRegs: 4, outRegs: 1, source: 'guest', args: ['flags', 'cpu', 'addr'], desc: 'register the virtual processor area' },
   { name: 'H_CEDE', number: 0xE0, inRegs: 1, outRegs: 1, source: 'guest', args: [], desc: 'give up the processor until an interrupt' },
+  { name: 'H_CONFER', number: 0xE4, inRegs: 3, outRegs: 1, source: 'guest', args: ['proc', 'dispatch'], desc: 'give the rest of the time slice to another vCPU (voluntary preemption)' },
   { name: 'H_RANDOM', number: 0x300, inRegs: 1, outRegs: 2, source: 'guest', args: [], desc: '64 random bits in R4 (the ultravisor answers it for an SVM)' },
   { name: 'H_RTAS', number: 0xF000, inRegs: 2, outRegs: 1, source: 'guest', args: ['rtas_args'], desc: 'RTAS call (ibm,os-term, power-off)' },
   { name: 'H_SVM_PAGE_IN', number: 0xEF00, inRegs: 4, outRegs: 1, source: 'uv', args: ['gpa', 'flags', 'shift'], desc: 'the ultravisor asks for a page' },
@@ -36,7 +37,7 @@ export const HCALL_BY_NUM: ReadonlyMap<number, HcallDef> = new Map(HCALLS.map((h
 
 export const HC = Object.freeze(Object.fromEntries(HCALLS.map((h) => [h.name, h.number]))) as Readonly<Record<
   'H_GET_TERM_CHAR' | 'H_PUT_TERM_CHAR' | 'H_LOGICAL_CI_LOAD' | 'H_LOGICAL_CI_STORE' | 'H_REGISTER_VPA' |
-  'H_CEDE' | 'H_RANDOM' | 'H_RTAS' | 'H_SVM_PAGE_IN' | 'H_SVM_PAGE_OUT' | 'H_SVM_INIT_START' |
+  'H_CEDE' | 'H_CONFER' | 'H_RANDOM' | 'H_RTAS' | 'H_SVM_PAGE_IN' | 'H_SVM_PAGE_OUT' | 'H_SVM_INIT_START' |
   'H_SVM_INIT_DONE' | 'H_SVM_TPM_COMM' | 'H_SVM_INIT_ABORT', number>>;
 
 /** Unknown hypercalls are reflected conservatively: every argument register in, R3 alone out. */

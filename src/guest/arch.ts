@@ -5,9 +5,10 @@
 import type { Cpu } from '../hw/cpu/cpu.js';
 import type { Op } from '../hw/cpu/software.js';
 import { rcOf } from '../abi/retcodes.js';
+import { HC } from '../abi/hcalls.js';
 
 /** PAPR's H_CONFER: give the rest of the time slice to another vCPU (a voluntary preemption point). */
-export const H_CONFER = 0xE4;
+export const H_CONFER = HC.H_CONFER;
 
 export const SPR_SRR0 = 26;
 export const SPR_SRR1 = 27;

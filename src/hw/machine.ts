@@ -15,6 +15,9 @@ import { Cpu, type Suspended } from './cpu/cpu.js';
 import type { CodeFactory, Software } from './cpu/software.js';
 import type { Mode } from '../abi/msr.js';
 
+/** Flows waiting for a return, per address space, before the oldest is abandoned. */
+export const MAX_SUSPENDED_PER_SPACE = 4096;
+
 export interface MachineConfig {
   cpus: number;
   /** Per memory controller: its size and its secure share. */
@@ -63,6 +66,7 @@ export class Machine {
   #interpreter: Interpreter | undefined;
   #core!: MachineCore;
   #bootLocked = false;
+  readonly #hdecPending: boolean[] = [];
   #steps = 0;
   readonly #rng = new BigUint64Array(512);
   #rngPos = 512;
@@ -101,6 +105,13 @@ export class Machine {
         let sp = this.#suspended.get(space);
         if (!sp) { sp = new Map(); this.#suspended.set(space, sp); }
         sp.set(pc, s);
+        // A flow nobody returns to (a hypervisor's UV_RETURN, say: the ultravisor resumes the SVM
+        // instead) is abandoned code state, as on hardware; keep the newest, drop the oldest.
+        if (sp.size > MAX_SUSPENDED_PER_SPACE) {
+          const oldest = sp.keys().next().value as number;
+          sp.get(oldest)!.flow.return();
+          sp.delete(oldest);
+        }
       },
       softwareFor: (cpu, space, pc) => this.#softwareFor(cpu, space, pc),
     };
@@ -278,7 +289,7 @@ export class Machine {
         if (!c.step()) continue;
         progressed = true;
         this.#steps++;
-        if (guest) this.#tickHdec(c);
+        this.#tickHdec(c, guest);
       }
       if (!progressed) {
         const halted = this.cpus.every((c) => c.halted);
@@ -287,13 +298,27 @@ export class Machine {
     }
   }
 
-  #tickHdec(c: Cpu): void {
-    const h = BigInt.asIntN(64, c.hwSpr(this.#core, 310));
-    if (h <= 0n) return;
-    const n = h - 1n;
-    c.hwSetSpr(this.#core, 310, BigInt.asUintN(64, n));
-    if (n === 0n && !c.hypervisorState) c.interrupt(0x980);
+  /**
+   * HDEC counts down while a thread runs guest code. Once it reaches zero the interrupt stays
+   * pending until the thread is next in a guest (HDEC is a hypervisor interrupt: it is never taken
+   * in hypervisor state) or the hypervisor sets a new positive count.
+   */
+  #tickHdec(c: Cpu, wasGuest: boolean): void {
+    let h = BigInt.asIntN(64, c.hwSpr(this.#core, 310));
+    if (h > 0n) {
+      this.#hdecPending[c.id] = false;
+      if (wasGuest) {
+        h -= 1n;
+        c.hwSetSpr(this.#core, 310, BigInt.asUintN(64, h));
+        if (h === 0n) this.#hdecPending[c.id] = true;
+      }
+    }
+    if (this.#hdecPending[c.id] && !c.hypervisorState && !c.halted) {
+      this.#hdecPending[c.id] = false;
+      c.interrupt(0x980);
+    }
   }
+
 
   /** Wake a thread with an external interrupt (a device finished, console input). */
   raiseExternal(cpuId: number): void {

@@ -14,8 +14,8 @@ import { OutOfFrames } from './frames.js';
 import { decodeRtasArgs, encodeRets, RTAS_HARDWARE_ERROR, RTAS_PARAMETER_ERROR, RTAS_SUCCESS, RTAS_TOKENS } from './rtas.js';
 import { hSvmInitAbort, hSvmInitDone, hSvmInitStart, hSvmPageIn, hSvmPageOut } from './uvmem.js';
 
-/** PAPR's H_CONFER: give the rest of this time slice to another vCPU (not in the ABI table yet). */
-export const H_CONFER = 0xE4;
+/** PAPR's H_CONFER: give the rest of this time slice to another vCPU. */
+export const H_CONFER = HC.H_CONFER;
 
 export type HcallOutcome =
   | { kind: 'return'; rc: number; out?: bigint[] }

@@ -463,8 +463,10 @@ export class Cpu {
 
   private newToken(): number {
     // Distinct, 4-aligned code addresses for suspended flows (the "next instruction" of an sc).
-    this.#tokenCounter = (this.#tokenCounter + 1) % 0x1000000;
-    return 0x7f000000000 + this.id * 0x4000000 + this.#tokenCounter * 4;
+    // 16 bytes apart, so a flow waiting after its `sc` (token + 4) never shares an address with
+    // the next token handed out.
+    this.#tokenCounter = (this.#tokenCounter + 1) % 0x400000;
+    return 0x7f000000000 + this.id * 0x4000000 + this.#tokenCounter * 16;
   }
 
   /**
