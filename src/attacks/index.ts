@@ -4,11 +4,21 @@ import type { AttackScenario } from './types.js';
 import { scenario as readSecurePage } from './scenarios/01-read-secure-page.js';
 import { scenario as writeSecurePage } from './scenarios/02-write-secure-page.js';
 import { scenario as dmaSecurePage } from './scenarios/03-dma-secure-page.js';
+import { scenario as redirectPate } from './scenarios/04-redirect-pate.js';
+import { scenario as hrfidSecure } from './scenarios/05-hrfid-secure.js';
+import { scenario as forgeCookie } from './scenarios/06-forge-cookie.js';
+import { scenario as readRegisters } from './scenarios/07-read-registers.js';
+import { scenario as injectInvalid } from './scenarios/08-inject-invalid-vector.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
   writeSecurePage,
   dmaSecurePage,
+  redirectPate,
+  hrfidSecure,
+  forgeCookie,
+  readRegisters,
+  injectInvalid,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {

@@ -32,6 +32,11 @@ export interface Tamper {
    * results in R3.., or undefined to let it go as it is.
    */
   ucall?(cpu: Cpu, nr: number): Gen | undefined;
+  /**
+   * The honest hypervisor is about to perform `op` (hrfid into a guest, say; ultracalls go to
+   * `ucall` first). Return a generator to run in its place, or undefined.
+   */
+  instruction?(cpu: Cpu, op: Op): Gen | undefined;
 }
 
 /** The registers a hypervisor flow keeps across work of its own. */
@@ -76,7 +81,7 @@ export class MaliciousHypervisor implements Software {
 
   enter(cpu: Cpu, pc: number): Flow {
     const vector = pc - Number(cpu.mfspr(SPR.HRMOR!));
-    const honest = () => this.#intercept(cpu, this.honest.enter(cpu, pc));
+    const honest = () => this.honestAt(cpu, vector);
     for (const t of this.tampers) {
       const f = t.entry?.(cpu, vector, honest);
       if (f) return f;
@@ -84,7 +89,12 @@ export class MaliciousHypervisor implements Software {
     return honest();
   }
 
-  /** The honest flow, with every ultracall it makes offered to the tampers first. */
+  /** The honest hypervisor's handler for `vector`, as if control had just arrived there (tampers still see its ultracalls). */
+  honestAt(cpu: Cpu, vector: number): Flow {
+    return this.#intercept(cpu, this.honest.enter(cpu, Number(cpu.mfspr(SPR.HRMOR!)) + vector));
+  }
+
+  /** The honest flow, with every ultracall and instruction it performs offered to the tampers first. */
   *#intercept(cpu: Cpu, inner: Flow): Flow {
     try {
       for (;;) {
@@ -94,6 +104,9 @@ export class MaliciousHypervisor implements Software {
         if (op.op === 'sc' && op.lev === 2) {
           const nr = Number(cpu.regs.getGpr(3));
           const g = this.tampers.map((t) => t.ucall?.(cpu, nr)).find((x) => x !== undefined);
+          if (g) { yield* g; continue; }
+        } else {
+          const g = this.tampers.map((t) => t.instruction?.(cpu, op)).find((x) => x !== undefined);
           if (g) { yield* g; continue; }
         }
         yield op;
