@@ -93,3 +93,47 @@ test('hrfid cannot carry the hypervisor into secure mode: the S bit is dropped',
   assert.equal(cpu.secure, false);
   assert.equal(cpu.mode, 'privileged');
 });
+
+test('HDEC counts guest steps and preempts the guest into the hypervisor, even when it expires between guest steps', () => {
+  const m = new Machine({ cpus: 1, controllers: [{ size: 64 << 20, secure: 16 << 20 }] });
+  const cpu = m.cpus[0]!;
+  const entries: number[] = [];
+  let guestSteps = 0;
+  m.installUltravisor({ name: 'uv', *enter(): Flow { yield { op: 'stop', reason: 'unexpected' }; } });
+  m.installHypervisor({
+    name: 'hv',
+    *enter(c: Cpu, pc: number): Flow {
+      entries.push(pc);
+      if (pc === 0x980) { yield { op: 'stop', reason: 'preempted' }; return; }
+      // A hypercall from the guest: arm HDEC on the first, then just go back.
+      if (entries.length === 1) c.mtspr(SPR.HDEC!, 6n);
+      c.mtspr(SPR.HSRR0!, c.mfspr(SPR.SRR0!));
+      c.mtspr(SPR.HSRR1!, c.mfspr(SPR.SRR1!));
+      yield { op: 'hrfid' };
+    },
+  });
+  m.registerCode({
+    magic: 'TOY-GUEST-KERNEL',
+    create: () => ({
+      name: 'spinner',
+      *enter(c: Cpu): Flow {
+        yield { op: 'sc', lev: 1 };
+        // Every other guest step leaves the guest (a hypercall): HDEC may expire on such a step.
+        for (;;) {
+          guestSteps++; yield { op: 'mtmsrd', value: c.msr, l: 1 };
+          guestSteps++; yield { op: 'sc', lev: 1 };
+        }
+      },
+    }),
+  });
+  const { frames } = buildIdentityPartition(m, cpu, 1, 1 << 20);
+  m.host.write(frames[1]!, new TextEncoder().encode('\x40\x00\x00\x48TOY-GUEST-KERNEL'));
+  m.lockBoot();
+  cpu.regs.pc = 0x10000;
+  const r = m.run({ maxSteps: 1000 });
+  assert.equal(r.reason, 'halted');
+  assert.equal(entries[0], 0xC00);
+  assert.equal(entries.at(-1), 0x980, 'preempted by HDEC');
+  assert.ok(guestSteps >= 5 && guestSteps <= 8, `the guest ran ${guestSteps} steps on an HDEC of 6`);
+  assert.equal(cpu.stopReason, 'preempted');
+});
