@@ -43,8 +43,8 @@ export function* zero(cpu: Cpu, ea: number, len: number): G<void> {
   }
 }
 
-/** Bytes copied per read/write pair: small enough to stay in cache (and a fault retries only this much). */
-const COPY_SPAN = 16 * 1024;
+/** Bytes copied per step: a fault retries only this much. */
+const COPY_SPAN = 64 * 1024;
 
 /** memcpy within guest memory. */
 export function* copy(cpu: Cpu, dst: number, src: number, len: number): G<void> {
@@ -52,8 +52,7 @@ export function* copy(cpu: Cpu, dst: number, src: number, len: number): G<void> 
   while (done < len) {
     const n = Math.min(len - done, COPY_SPAN);
     const s = src + done, d = dst + done;
-    const chunk = yield* retrying(() => cpu.read(s, n));
-    yield* retrying(() => cpu.write(d, chunk));
+    yield* retrying(() => cpu.copy(d, s, n));
     done += n;
   }
 }

@@ -54,3 +54,17 @@ test('every transition is one trace event with cpu, modes, vector and registers 
   const sc = rec.events.find((e) => e.kind === 'sc')!;
   assert.equal(sc.regs?.r3, '0xf104');
 });
+
+test('copy and readInto move bytes across frame boundaries with every frame checked', () => {
+  const m = smallMachine();
+  const cpu = m.cpus[0]!;
+  buildIdentityPartition(m, cpu, 1, 4 * 65536);
+  const data = new Uint8Array(100_000).map((_, i) => (i * 31) & 0xff);
+  cpu.write(0x1000, data);
+  cpu.copy(0x20123, 0x1000, data.length);
+  const out = new Uint8Array(data.length);
+  cpu.readInto(0x20123, out);
+  assert.deepEqual(out, data);
+  // A copy that would cross into an unmapped page faults like any access.
+  assert.throws(() => cpu.copy(4 * 65536 - 10, 0x1000, 100), (e: unknown) => e instanceof HardwareInterrupt && e.vector === 0xE00);
+});

@@ -429,6 +429,23 @@ export class Cpu {
     forEachChunk(ea, data.length, (a, off, n, done) => this.#bytes(a + off, true, 'store').set(data.subarray(done, done + n), off));
     this.reserveAddr = -1;
   }
+  /** memmove within this address space, frame by frame (each side checked), without a buffer. */
+  copy(dst: number, src: number, len: number): void {
+    let done = 0;
+    while (done < len) {
+      const s = src + done, d = dst + done;
+      const n = Math.min(len - done, FRAME_SIZE - (s % FRAME_SIZE), FRAME_SIZE - (d % FRAME_SIZE));
+      const from = this.#bytes(s, false, 'load');
+      const to = this.#bytes(d, true, 'store');
+      to.set(from.subarray(s % FRAME_SIZE, (s % FRAME_SIZE) + n), d % FRAME_SIZE);
+      done += n;
+    }
+    this.reserveAddr = -1;
+  }
+  /** Copy out of memory into a caller's buffer (no allocation). */
+  readInto(ea: number, out: Uint8Array): void {
+    forEachChunk(ea, out.length, (a, off, n, done) => out.set(this.#bytes(a + off, false, 'load').subarray(off, off + n), done));
+  }
   zero(ea: number, len: number): void {
     forEachChunk(ea, len, (a, off, n) => this.#bytes(a + off, true, 'store').fill(0, off, off + n));
   }
