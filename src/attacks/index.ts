@@ -9,6 +9,11 @@ import { scenario as hrfidSecure } from './scenarios/05-hrfid-secure.js';
 import { scenario as forgeCookie } from './scenarios/06-forge-cookie.js';
 import { scenario as readRegisters } from './scenarios/07-read-registers.js';
 import { scenario as injectInvalid } from './scenarios/08-inject-invalid-vector.js';
+import { scenario as replayPage } from './scenarios/09-replay-page.js';
+import { scenario as swapPages } from './scenarios/10-swap-pages.js';
+import { scenario as flipBit } from './scenarios/11-flip-bit.js';
+import { scenario as otherSvmPage } from './scenarios/12-page-from-other-svm.js';
+import { scenario as chosenRandom } from './scenarios/13-chosen-random.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -19,6 +24,11 @@ export const SCENARIOS: readonly AttackScenario[] = [
   forgeCookie,
   readRegisters,
   injectInvalid,
+  replayPage,
+  swapPages,
+  flipBit,
+  otherSvmPage,
+  chosenRandom,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {

@@ -1,0 +1,20 @@
+// Attack 10 (swap-paged-out-pages) against an SVM on a freshly provisioned machine, beside its control.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { scenario } from '../../src/attacks/scenarios/10-swap-pages.js';
+import type { AttackContext } from '../../src/attacks/index.js';
+import { attackMachine, cleanup, expectBlocked } from './helpers.js';
+
+let ctx: AttackContext;
+before(async () => { ({ ctx } = await attackMachine()); });
+after(cleanup);
+
+test("another page's ciphertext does not verify in place of a page's own", async () => {
+  const r = await expectBlocked(scenario, ctx);
+  for (const rx of [
+    /with another page's ciphertext/,
+    /-> U_P3/,
+    /verified its memory test/,
+    /Control: the same UV_PAGE_IN with the honest ciphertext -> (\d+) of \1 U_SUCCESS/,
+  ]) assert.match(r.evidence, rx);
+});
