@@ -44,15 +44,20 @@ export function* zero(cpu: Cpu, ea: number, len: number): G<void> {
 }
 
 /** Bytes copied per step: a fault retries only this much. */
-const COPY_SPAN = 64 * 1024;
+const COPY_SPAN = 16 * 1024;
 
 /** memcpy within guest memory. */
 export function* copy(cpu: Cpu, dst: number, src: number, len: number): G<void> {
+  // One buffer per copy, never shared: a fault yields, and other flows run before the retry.
+  const scratch = new Uint8Array(Math.min(len, COPY_SPAN));
   let done = 0;
   while (done < len) {
     const n = Math.min(len - done, COPY_SPAN);
     const s = src + done, d = dst + done;
-    yield* retrying(() => cpu.copy(d, s, n));
+    // Read the whole span before writing any of it: a fault on either side retries only its own half.
+    const chunk = scratch.subarray(0, n);
+    yield* retrying(() => cpu.readInto(s, chunk));
+    yield* retrying(() => cpu.write(d, chunk));
     done += n;
   }
 }
