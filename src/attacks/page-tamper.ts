@@ -93,7 +93,7 @@ export function pageInTamper(hv: Hypervisor, m: Machine, history: PageHistory, f
  * so that pages go out and come back several times while the SVM works. It keeps its own
  * bookkeeping as the honest reclaim does.
  */
-export function reclaimTamper(hv: Hypervisor, m: Machine, history: PageHistory, o: { per?: number; limit?: number } = {}): Tamper & { pagedOut: number } {
+export function reclaimTamper(hv: Hypervisor, m: Machine, history: PageHistory, o: { per?: number; limit?: number; spy?: (vm: Vm, gpa: number, bytes: Uint8Array) => void } = {}): Tamper & { pagedOut: number } {
   const per = o.per ?? 4, limit = o.limit ?? 120;
   const cursor = new Map<number, number>();
   const t = {
@@ -114,7 +114,9 @@ export function reclaimTamper(hv: Hypervisor, m: Machine, history: PageHistory, 
             const frame = hv.pool.alloc('reclaim');
             const r = yield* ultracall(cpu, UV.UV_PAGE_OUT, vm.lpid, frame, gfn * FRAME_SIZE, 0, 16);
             if (r.rc !== 0) { hv.pool.free(frame); continue; }
-            history.record(vm.lpid, gfn * FRAME_SIZE, m.host.read(frame, FRAME_SIZE));
+            const bytes = m.host.read(frame, FRAME_SIZE);
+            history.record(vm.lpid, gfn * FRAME_SIZE, bytes);
+            o.spy?.(vm, gfn * FRAME_SIZE, bytes);
             hv.secure.remove(vm, gfn);
             vm.pages.set(gfn, { state: 'paged-out', frame });
             done++;
@@ -140,7 +142,7 @@ export async function pageInAttack(ctx: AttackContext, o: { svms: string[]; forg
   const history = new PageHistory();
   const sys = ctx.boot({ canaries });
   const t = pageInTamper(sys.hv, sys.machine, history, o.forge);
-  const reclaim = reclaimTamper(sys.hv, sys.machine, history);
+  const reclaim = reclaimTamper(sys.hv, sys.machine, history, { spy: sys.watch.spy.pageOut });
   sys.malicious.tampers.push(t, reclaim);
   try {
     const vms: Vm[] = canaries.map((c) => sys.createVm(c.id, ctx.svm(c, { extraBootargs: `pef.memtest=${MEMTEST_MIB}` })));
