@@ -105,20 +105,31 @@ export function fuzzSequences(o: { machineDir: string; pem: Uint8Array; target: 
   const totals: Totals = { steps: 0, sequences: 0, stats: new Map() };
   for (let i = 0; totals.steps < o.target; i++) {
     const seed = (o.seed + i * 0x9e3779b1) | 0;
-    fc.assert(fc.property(fc.commands([commandArb], { maxCommands: Math.min(o.maxCommands, o.target - totals.steps), size: 'max' }), (cmds) => {
-      const r = bootFuzz(o.machineDir, o.pem);
-      try {
-        const m: Model = { steps: 0 };
-        fc.modelRun(() => ({ model: m, real: r }), cmds);
-        finish(r);
-        totals.steps += m.steps;
-        for (const [k, v] of r.d.stats) totals.stats.set(k, (totals.stats.get(k) ?? 0) + v);
-      } finally {
-        r.sys.close();
-      }
-    }), { numRuns: 1, seed, endOnFailure: o.endOnFailure ?? false });
+    try {
+      runSequence(o, seed, totals);
+    } catch (e) {
+      // What the checks saw first, then fast-check's report (seed, path, the shrunk steps).
+      const cause = (e as { cause?: unknown }).cause;
+      throw new Error(`${cause instanceof Error ? cause.message : 'the property failed'}\n${(e as Error).message}`, { cause: e });
+    }
     totals.sequences++;
     o.log?.(`sequence ${i + 1} (seed ${seed}): ${totals.steps} steps so far`);
   }
   return totals;
+}
+
+/** One sequence on a freshly booted system, as one fast-check property run (shrunk on failure unless endOnFailure). */
+function runSequence(o: { machineDir: string; pem: Uint8Array; target: number; maxCommands: number; endOnFailure?: boolean }, seed: number, totals: Totals): void {
+  fc.assert(fc.property(fc.commands([commandArb], { maxCommands: Math.min(o.maxCommands, o.target - totals.steps), size: 'max' }), (cmds) => {
+    const r = bootFuzz(o.machineDir, o.pem);
+    try {
+      const m: Model = { steps: 0 };
+      fc.modelRun(() => ({ model: m, real: r }), cmds);
+      finish(r);
+      totals.steps += m.steps;
+      for (const [k, v] of r.d.stats) totals.stats.set(k, (totals.stats.get(k) ?? 0) + v);
+    } finally {
+      r.sys.close();
+    }
+  }), { numRuns: 1, seed, endOnFailure: o.endOnFailure ?? false });
 }
