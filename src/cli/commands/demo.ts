@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
       const env = { PEF_PASSPHRASE: 'demo owner passphrase' };
       const firstLines = (n: number) => (out: string) => out.trim().split('\n').filter(Boolean).slice(0, n);
       const steps: Step[] = [
-        ...['A', 'B', 'C'].map((m): Step => ({ title: `Machine ${m}: TPM provisioned, firmware signed`, argv: ['machine', 'create', p(m), '--memory', '1G', '--secure-memory', '256M', '--cpus', '2'], expect: 'ok' })),
+        ...['A', 'B', 'C'].map((m): Step => ({ title: `Machine ${m}: TPM provisioned, firmware signed`, argv: ['machine', 'create', p(m), '--memory', '4G', '--secure-memory', '1G', '--cpus', '2'], expect: 'ok' })),
         ...['A', 'B', 'C'].map((m): Step => ({ title: `Machine ${m}'s public key (what an SVM owner authorizes)`, argv: ['machine', 'pubkey', p(m), '-o', p(`${m}.pem`)], expect: 'ok' })),
         { title: 'Secure and trusted boot of machine A', argv: ['machine', 'boot', p('A')], expect: 'ok', show: firstLines(8) },
         { title: "The SVM owner's key pair", argv: ['esm', 'generate', '-p', p('owner.pem'), '-s', p('owner.sec')], expect: 'ok', env },
