@@ -154,7 +154,7 @@ export async function pageInAttack(ctx: AttackContext, o: { svms: string[]; forg
     const refusedRcs = [...new Set(t.log.filter((e) => e.rc !== 0).map((e) => retName(e.rc!, 'U')))];
     const honestOk = t.log.filter((e) => e.honestRc === 0).length;
     const verifyFailed = countEvents(sys.events, 'uv-page-verify-failed');
-    const leaked = t.log.length === 0 || accepted.length > 0 || bad.length > 0 || canaries.some((c) => sys.watch.of(c.id).length > 0);
+    const leaked = accepted.length > 0 || bad.length > 0 || canaries.some((c) => sys.watch.of(c.id).length > 0);
     const controlOk = t.log.length > 0 && honestOk === t.log.length - accepted.length && ok;
     const evidence = t.log.length === 0
       ? `no page-in to tamper with (${t.pageOuts + reclaim.pagedOut} page-outs, ${t.pageIns} page-ins of paged-out pages)`

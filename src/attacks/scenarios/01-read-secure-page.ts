@@ -64,8 +64,9 @@ export const scenario: AttackScenario = {
       await sys.runToEnd();
       const leakedBytes = findings.svm?.bytes.some((b) => Buffer.from(b).includes(Buffer.from(cs.memory.subarray(0, 8)))) ?? false;
       const sightings = sys.watch.of(cs.id);
+      const ran = strike.fired && !!findings.svm;
       const leaked = (findings.svm?.bytes.length ?? 0) > 0 || findings.sweptRead > 0 || sightings.length > 0;
-      const controlOk = control.fired && !!findings.vm && findings.vm.bytes.some((b) => Buffer.from(b).equals(Buffer.from(cv.memory))) && poweredOff(vm);
+      const controlOk = ran && control.fired && !!findings.vm && findings.vm.bytes.some((b) => Buffer.from(b).equals(Buffer.from(cv.memory))) && poweredOff(vm);
       const svmOk = poweredOff(svm) && readCanaryIntact(svm, cs);
       const evidence = !strike.fired || !findings.svm
         ? `the attack never found its target (fired: ${strike.fired}, SVM canary located: ${findings.svmRa !== undefined})`

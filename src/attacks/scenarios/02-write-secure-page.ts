@@ -67,8 +67,9 @@ export const scenario: AttackScenario = {
       const vm = sys.createVm('vm', ctx.vm(cv), { secureGuest: false });
       await sys.runToEnd();
       const svmOk = poweredOff(svm) && readCanaryIntact(svm, cs);
-      const leaked = !f.svm || f.svm.landed > 0 || f.sweptLanded > 0 || f.intact !== true || (f.inSecure ?? 1) > 0 || sys.watch.of(cs.id).length > 0;
-      const controlOk = !!f.vm && f.vm.landed > 0 && f.vmHolds === true && poweredOff(vm);
+      const ran = !!f.svm;
+      const leaked = ran && (f.svm!.landed > 0 || f.sweptLanded > 0 || f.intact !== true || (f.inSecure ?? 1) > 0 || sys.watch.of(cs.id).length > 0);
+      const controlOk = ran && !!f.vm && f.vm.landed > 0 && f.vmHolds === true && poweredOff(vm);
       const evidence = !f.svm
         ? `the attack never found its target (fired: ${strike.fired})`
         : `SVM canary page at ${hex(f.svmRa!)}: ${f.svm.lines.join('; ')}; ${f.swept} secure frames written to, ${f.sweptLanded} accepted; ` +

@@ -69,8 +69,9 @@ export const scenario: AttackScenario = {
       const svmOk = poweredOff(svm) && readCanaryIntact(svm, cs);
       const refusedPate = countEvents(sys.events, 'uv-pate-refused');
       const sprRefused = countEvents(sys.events, 'spr-refused', (e) => e.spr === SPR.PTCR);
-      const leaked = f.pate === undefined || f.pate === 0 || f.ptcr === 'written' || f.table === 'written' || sys.watch.of(cs.id).length > 0;
-      const controlOk = f.ctlPate === 0 && f.ctlSpr === 'written' && poweredOff(vm);
+      const ran = f.pate !== undefined;
+      const leaked = f.pate === 0 || f.ptcr === 'written' || f.table === 'written' || sys.watch.of(cs.id).length > 0;
+      const controlOk = ran && f.ctlPate === 0 && f.ctlSpr === 'written' && poweredOff(vm);
       const evidence = f.pate === undefined
         ? 'the attack never ran'
         : `UV_WRITE_PATE(lpid ${svm.lpid}, a hypervisor table mapping the canary page to bait) -> ${retName(f.pate, 'U')} (${refusedPate} pate-refused events); ` +

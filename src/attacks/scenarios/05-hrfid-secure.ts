@@ -80,8 +80,10 @@ export const scenario: AttackScenario = {
       if (st.ctlAt !== undefined) f.ctlDropped = sys.events.slice(st.ctlAt).filter((e) => e.kind === 'hrfid-s-dropped' && e.cpu !== undefined).length;
       const svmOk = poweredOff(svm) && readCanaryIntact(svm, cs);
       // Blocked: the hrfid did not land in the SVM with S set; the hardware refused the walk instead.
-      const leaked = st.phase !== 'done' || !f.refused || (f.mc !== undefined && (f.mc.srr1 & MSR.S) !== 0n) || sys.watch.of(cs.id).length > 0;
-      const controlOk = !!f.ctl && poweredOff(vm);
+      const ran = st.phase === 'done';
+      // An hrfid that reached the SVM with S set would never have come back as a refused walk.
+      const leaked = (st.phase === 'pending') || (ran && (!f.refused || (f.mc!.srr1 & MSR.S) !== 0n)) || sys.watch.of(cs.id).length > 0;
+      const controlOk = ran && !!f.ctl && poweredOff(vm);
       const evidence = st.phase === 'wait'
         ? 'the attack never ran'
         : `hrfid to the SVM's kernel at ${hex(f.target!)} with HSRR1 ${hex(f.hsrr1!)} (S=1), LPIDR ${svm.lpid}: ` +

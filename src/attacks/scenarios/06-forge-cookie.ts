@@ -68,8 +68,8 @@ export const scenario: AttackScenario = {
       const svmOk = poweredOff(svm) && readCanaryIntact(svm, cs);
       const accepted = tries.filter((t) => t.rc === undefined || t.rc === 0);
       const refusedEvents = countEvents(sys.events, 'uv-return-refused');
-      const leaked = tries.length === 0 || accepted.length > 0 || sys.watch.of(cs.id).length > 0;
-      const controlOk = st.real !== undefined && !st.honestReturned && svmOk;
+      const leaked = accepted.length > 0 || sys.watch.of(cs.id).length > 0;
+      const controlOk = tries.length > 0 && st.real !== undefined && !st.honestReturned && svmOk;
       const evidence = tries.length === 0
         ? 'the attack never ran'
         : `${tries.map((t) => `UV_RETURN with ${t.what} cookie ${hex(t.cookie)} -> ${t.rc === undefined ? 'ACCEPTED (the SVM resumed)' : retName(t.rc, 'U')}`).join('; ')} ` +

@@ -100,11 +100,11 @@ export const scenario: AttackScenario = {
       const spied = sys.watch.of(cs.id);
       const clobbered = cs.report.clobbered ?? ['(the probe did not run)'];
       const ctlSeen = ctlView ? matches(ctlView, cv) : [];
-      const leaked = !probeView || seen.length > 0 || spied.length > 0 || clobbered.length > 0;
+      const leaked = seen.length > 0 || spied.length > 0 || (!!probeView && clobbered.length > 0);
       const ctlGprs = ctlSeen.filter((s) => /^R\d+ in /.test(s)).length;
       const ctlVsrs = ctlSeen.filter((s) => s.startsWith('VSR')).length;
       const ctlSprs = ctlSeen.filter((s) => s.startsWith('SPR')).length;
-      const controlOk = ctlGprs >= 20 && ctlVsrs >= 64 && ctlSprs >= 5 && ctlSeen.some((s) => s.startsWith('PC')) && poweredOff(vm);
+      const controlOk = !!probeView && ctlGprs >= 20 && ctlVsrs >= 64 && ctlSprs >= 5 && ctlSeen.some((s) => s.startsWith('PC')) && poweredOff(vm);
       const n = probeView ? probeView.words.size + probeView.small.size : 0;
       const evidence = !probeView
         ? 'the probe hypercall never reached the hypervisor'

@@ -55,10 +55,11 @@ export const scenario: AttackScenario = {
       const svmOk = poweredOff(svm) && readCanaryIntact(svm, cs);
       const injected = tried.length ? sys.events.slice(tried[0]!.at).filter((e) => e.kind === 'uv-inject' && e.lpid === svm.lpid) : [];
       const boots = svm.console.filter((l) => l.startsWith('Linux version')).length;
-      const leaked = tried.length < INVALID.length || injected.length > 0 || boots > 1 || sys.watch.of(cs.id).length > 0;
+      const ran = tried.length === INVALID.length;
+      const leaked = injected.length > 0 || boots > 1 || sys.watch.of(cs.id).length > 0;
       const ctlInjected = ctl ? sys.events.slice(ctl.at).find((e) => e.kind === 'uv-inject' && e.lpid === c.lpid && e.vector === VALID) : undefined;
       const ctlSaw = c.console.find((l) => l.includes(`unexpected interrupt at ${hex(VALID)}`));
-      const controlOk = !!ctlInjected && !!ctlSaw;
+      const controlOk = ran && !!ctlInjected && !!ctlSaw;
       const evidence = tried.length === 0
         ? 'the attack never ran'
         : `${tried.length} UV_RETURNs with HSRR0 = ${tried.map((t) => hex(t.vector)).join(', ')}: ` +

@@ -79,8 +79,8 @@ export const scenario: AttackScenario = {
       const svmAnswered = answered.get(svm.lpid) ?? 0;
       const vmAnswered = answered.get(vm.lpid) ?? 0;
       const fs = found.get('svm'), fv = found.get('vm');
-      const leaked = !fs || svmAnswered > 0 || fs.secure + fs.normal > 0 || sys.watch.of(cs.id).length > 0;
-      const controlOk = vmAnswered > 0 && !!fv && fv.normal > 0 && poweredOff(vm);
+      const leaked = svmAnswered > 0 || (!!fs && fs.secure + fs.normal > 0) || sys.watch.of(cs.id).length > 0;
+      const controlOk = !!fs && vmAnswered > 0 && !!fv && fv.normal > 0 && poweredOff(vm);
       const evidence = !fs
         ? `the SVM never reached its /init (${ending(svm)})`
         : `the SVM's kernel made ${svmAsked} H_RANDOM calls; ${svmAnswered} reached the hypervisor (the ultravisor answered from darn); ` +
