@@ -111,7 +111,7 @@ export class AttackContext {
     };
     return {
       ...sys, createVm, malicious: malicious!, watch, events,
-      runToEnd: (maxSteps = 40_000_000) => sys.run({ maxSteps }),
+      runToEnd: (maxSteps = 2_000_000) => sys.run({ maxSteps }),
     };
   }
 }
