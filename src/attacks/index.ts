@@ -40,4 +40,7 @@ export { Canary, CanaryWatch, PROBE_SPRS, type Sighting, type ProbeReport } from
 export { MaliciousHypervisor, preserving, restoreHv, saveHv, sc2, ultracall, type Tamper, type Gen } from './malicious.js';
 export { probeKernelCode, probeKernelImage, PROBE_KERNEL_MAGIC } from './probe-kernel.js';
 export { runAttacks, runScenario, suitePassed } from './suite.js';
+export { OwnPartition, CODE_GPA, DATA_GPA, type GuestRun } from './own-partition.js';
+export { PageHistory, pageInTamper, reclaimTamper, pageInAttack, type Forge, type PageIn } from './page-tamper.js';
+export { strikeOnce, attempt, shortWhy, poweredOff, ending, readCanaryIntact, countEvents, locate, hex, sha256hex } from './helpers.js';
 export { verdict, type AttackScenario, type AttackResult, type AttackReport, type Outcome, type ControlOutcome } from './types.js';
