@@ -14,6 +14,7 @@ import { scenario as swapPages } from './scenarios/10-swap-pages.js';
 import { scenario as flipBit } from './scenarios/11-flip-bit.js';
 import { scenario as otherSvmPage } from './scenarios/12-page-from-other-svm.js';
 import { scenario as chosenRandom } from './scenarios/13-chosen-random.js';
+import { scenario as tamperAtRest } from './scenarios/14-tamper-at-rest.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -29,6 +30,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   flipBit,
   otherSvmPage,
   chosenRandom,
+  tamperAtRest,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
