@@ -3,7 +3,7 @@
 // the TPM's representation (modulus, exponent, one prime).
 
 import {
-  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey,
+  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync,
   privateDecrypt, publicEncrypt, randomFillSync, constants as C, type KeyObject,
 } from 'node:crypto';
 import { ALG } from './constants.js';
@@ -114,7 +114,6 @@ export function oaepDecrypt(key: KeyObject, hashAlg: number, lbl: Uint8Array, da
 // ---- RSA keys in the TPM's representation ----------------------------------------------
 
 const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-const fromB64u = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));
 
 export function bytesToBig(b: Uint8Array): bigint {
   return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
@@ -182,8 +181,49 @@ export function rsaPrivateKeyFromPrime(modulus: Uint8Array, exponent: number, pr
   try { return createPrivateKey({ key: jwk, format: 'jwk' }); } catch { return undefined; }
 }
 
-/** Modulus and one prime of a freshly generated key (what the TPM stores). */
-export function rsaComponents(priv: KeyObject): { modulus: Uint8Array; prime: Uint8Array } {
-  const jwk = priv.export({ format: 'jwk' });
-  return { modulus: fromB64u(jwk.n!), prime: fromB64u(jwk.p!) };
+/** The INTEGERs of a DER SEQUENCE (an RSAPrivateKey); throws RangeError on malformed input. */
+function derIntegers(der: Uint8Array): Uint8Array[] {
+  let pos = 0;
+  const len = (): number => {
+    const b = der[pos++];
+    if (b === undefined) throw new RangeError('DER: truncated');
+    if (b < 0x80) return b;
+    const n = b & 0x7f;
+    if (n === 0 || n > 3) throw new RangeError('DER: bad length');
+    let v = 0;
+    for (let i = 0; i < n; i++) v = (v << 8) | der[pos++]!;
+    return v;
+  };
+  if (der[pos++] !== 0x30) throw new RangeError('DER: not a SEQUENCE');
+  const end = len() + pos;
+  const out: Uint8Array[] = [];
+  while (pos < end) {
+    if (der[pos++] !== 0x02) throw new RangeError('DER: not an INTEGER');
+    const n = len();
+    let v = der.subarray(pos, pos + n);
+    pos += n;
+    while (v.length > 1 && v[0] === 0) v = v.subarray(1);
+    out.push(v);
+  }
+  return out;
+}
+
+/**
+ * A fresh RSA key in the TPM's representation (modulus, one prime) and as a KeyObject.
+ * The key comes out of generation already encoded: exporting a just-generated KeyObject can
+ * deadlock Node 20 (a garbage collection during the export runs the generation job's destructor,
+ * which takes the lock the export holds).
+ */
+export function generateRsaKey(keyBits: number, exponent: number): { modulus: Uint8Array; prime: Uint8Array; priv: KeyObject } {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: keyBits, publicExponent: rsaExponent(exponent),
+    privateKeyEncoding: { type: 'pkcs1', format: 'der' }, publicKeyEncoding: { type: 'pkcs1', format: 'der' },
+  });
+  const der = new Uint8Array(privateKey);
+  // RSAPrivateKey ::= SEQUENCE { version, n, e, d, p, q, dp, dq, qinv }
+  const [, n, , , p] = derIntegers(der);
+  const half = keyBits / 16;
+  const modulus = n!.length === keyBits / 8 ? n! : bigToBytes(bytesToBig(n!), keyBits / 8);
+  const prime = p!.length === half ? p! : bigToBytes(bytesToBig(p!), half);
+  return { modulus: new Uint8Array(modulus), prime: new Uint8Array(prime), priv: createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs1' }) };
 }

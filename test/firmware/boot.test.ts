@@ -3,7 +3,7 @@
 // the software that runs after firmware.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import {
@@ -12,7 +12,7 @@ import {
 import { CC, RC, RH, TpmError, WRAPPING_KEY_HANDLE, ops, runSync, unwrapLockboxSync, type UltravisorHandoff } from '../../src/tpm/index.js';
 import { duplicateKeyOut, rotateAuth } from '../../src/firmware/provision.js';
 import type { Software } from '../../src/hw/cpu/software.js';
-import { rand, Scratch, wrapTo } from './helpers.js';
+import { foreignSigningKey, rand, Scratch, wrapTo } from './helpers.js';
 import { requireTool } from '../tpm/helpers.js';
 
 const sha256 = (...p: Uint8Array[]) => { const h = createHash('sha256'); for (const x of p) h.update(x); return new Uint8Array(h.digest()); };
@@ -122,7 +122,7 @@ test('secure boot stops at the stage that is unsigned, modified, foreign-signed 
     ['ultravisor', (d) => openMachine(d).replaceFirmware('ultravisor', buildImage('ultravisor', { key: null })), /not signed/],
     ['hostboot', (d) => openMachine(d).replaceFirmware('hostboot', buildImage('hostboot', { key: null })), /not signed/],
     ['opal', (d) => { const p = openMachine(d).firmwarePath('opal'); const b = readFileSync(p); b[b.length - 1]! ^= 1; writeFileSync(p, b); }, /modified/],
-    ['hypervisor', (d) => openMachine(d).replaceFirmware('hypervisor', buildImage('hypervisor', { key: generateKeyPairSync('ec', { namedCurve: 'secp521r1' }).privateKey })), /unknown key/],
+    ['hypervisor', (d) => openMachine(d).replaceFirmware('hypervisor', buildImage('hypervisor', { key: foreignSigningKey() })), /unknown key/],
     ['ultravisor', (d) => openMachine(d).replaceFirmware('ultravisor', buildImage('opal')), /built for stage 'opal'/],
   ];
   for (const [stage, spoil, why] of cases) {

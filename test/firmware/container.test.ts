@@ -1,7 +1,8 @@
 // Signed firmware containers and secure boot's verdict on each way an image can be wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { foreignSigningKey } from './helpers.js';
 import fc from 'fast-check';
 import {
   buildImage, ContainerFormatError, ImageFormatError, keyHash, parseContainer, parsePayload, publicKeyDer, SecureBootError, vendorKeyHash, verifyContainer,
@@ -28,7 +29,7 @@ test('variants are different bytes, so they measure differently', () => {
 
 test('secure boot stops an unsigned image, an unknown key, a bad signature, a modified payload, another stage\'s image', () => {
   assert.throws(() => verifyContainer(buildImage('ultravisor', { key: null }), 'ultravisor', seeprom), reason(/not signed/));
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp521r1' });
+  const privateKey = foreignSigningKey();
   const foreign = buildImage('ultravisor', { key: privateKey });
   assert.throws(() => verifyContainer(foreign, 'ultravisor', seeprom), reason(/unknown key/));
   // Control: a machine whose SEEPROM holds that key's hash accepts the same image.

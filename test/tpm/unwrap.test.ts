@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { constants, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
+import { constants, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
 import {
   ALG, CC, EmbeddedTpm, RH, SRK_HANDLE, TpmError, TpmNameMismatch, TpmParseError, TpmProtocolError, WRAPPING_KEY_HANDLE, handoffFromNode,
   handoffToNode, ops, runAsync, runSync, unwrapLockboxSync, unwrapSteps, wipeHandoff,
   type TpmTransport, type UltravisorHandoff,
 } from '../../src/tpm/index.js';
-import { aesCfbDecrypt, kdfa } from '../../src/tpm/crypto.js';
+import { aesCfbDecrypt, generateRsaKey, kdfa } from '../../src/tpm/crypto.js';
 import { provisionWrappingKey, rotateAuth } from '../../src/firmware/provision.js';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
@@ -77,10 +77,7 @@ test('a relay that points RSA_Decrypt at another key gets TPM_RC_BAD_AUTH: the N
 
 test('even with a salt key of its choosing the relay cannot read the unwrapped key: the auth value keys the response', () => {
   const { tpm, handoff, pem } = booted();
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' });
-  const n = new Uint8Array(Buffer.from(jwk.n!, 'base64url'));
-  const p = new Uint8Array(Buffer.from(jwk.p!, 'base64url'));
+  const { modulus: n, prime: p, priv: privateKey } = generateRsaKey(2048, 0);
   const decryptTemplate = { type: ALG.RSA as typeof ALG.RSA, nameAlg: ALG.SHA256, objectAttributes: 0x00020460, authPolicy: new Uint8Array(0), symmetric: { alg: ALG.NULL, keyBits: 0, mode: 0 }, scheme: { scheme: ALG.NULL, hashAlg: ALG.NULL }, keyBits: 2048, exponent: 0, unique: n };
   const evil = runSync(ops.loadExternal(decryptTemplate, RH.NULL, { type: ALG.RSA, authValue: new Uint8Array(0), seedValue: new Uint8Array(0), sensitive: p }), tpm);
   let salt: Uint8Array | undefined;

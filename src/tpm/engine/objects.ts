@@ -3,10 +3,10 @@
 // kept (re-parsing a key costs more than the private operation itself). Also the blob formats:
 // a child's private area wrapped under its parent, and the duplication blob of Part 1 section 23.
 
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { ALG, OA } from '../constants.js';
 import {
-  aesCfbDecrypt, aesCfbEncrypt, digestSize, hash, hmac, kdfa, rsaComponents, rsaExponent,
+  aesCfbDecrypt, aesCfbEncrypt, digestSize, generateRsaKey, hash, hmac, kdfa,
   rsaPrivateKeyFromPrime, rsaPublicKey,
 } from '../crypto.js';
 import { concat, equalBytes, Reader, u32be, Writer } from '../marshal.js';
@@ -63,9 +63,7 @@ export const hierarchyQn = (h: number): Uint8Array => u32be(h);
 
 /** A fresh RSA key pair in the TPM's representation. */
 export function generateRsa(keyBits: number, exponent: number): { modulus: Uint8Array; prime: Uint8Array; priv: KeyObject } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: keyBits, publicExponent: rsaExponent(exponent) });
-  const { modulus, prime } = rsaComponents(privateKey);
-  return { modulus, prime, priv: privateKey };
+  return generateRsaKey(keyBits, exponent);
 }
 
 export const randomSeed = (nameAlg: number): Uint8Array => new Uint8Array(randomBytes(digestSize(nameAlg)));
