@@ -15,6 +15,7 @@ import { scenario as flipBit } from './scenarios/11-flip-bit.js';
 import { scenario as otherSvmPage } from './scenarios/12-page-from-other-svm.js';
 import { scenario as chosenRandom } from './scenarios/13-chosen-random.js';
 import { scenario as tamperAtRest } from './scenarios/14-tamper-at-rest.js';
+import { scenario as unauthorizedMachine } from './scenarios/15-unauthorized-machine.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -31,6 +32,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   otherSvmPage,
   chosenRandom,
   tamperAtRest,
+  unauthorizedMachine,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
