@@ -9,6 +9,7 @@ import { HardwareInterrupt } from '../hw/faults.js';
 import { SRR1_PROGRAM_TRAP, SRR1_PROGRAM_PRIV } from '../abi/msr.js';
 import { St, type Sys } from '../hw/cpu/isa/state.js';
 import { CodeCache, runUser, type RunStop } from '../hw/cpu/isa/interp.js';
+import { BlockCache, runBlocks } from '../hw/cpu/isa/blocks.js';
 import { disasm } from '../hw/cpu/isa/disasm.js';
 import { parseElf, PT_LOAD, PF_R, PF_W, PF_X, type ElfImage } from './elf.js';
 import { UserMemory, PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC } from './memory.js';
@@ -33,9 +34,9 @@ const AT = {
   BASE_PLATFORM: 24, RANDOM: 25, HWCAP2: 26, EXECFN: 31,
 } as const;
 
-const STACK_TOP = 0x7fffffff0000;
+const STACK_TOP = 0x7fff0000;
 const STACK_SIZE = 8 << 20;
-const MMAP_TOP = 0x7fff00000000;
+const MMAP_TOP = 0x7f000000;
 const PIE_BASE = 0x10000000;
 
 export const SIGNALS: Record<number, string> = { 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
@@ -47,6 +48,10 @@ export interface ExecOptions {
   io: StdIo;
   /** Host path reported for /proc/self/exe. */
   exePath?: string;
+  /** 'blocks' (default): basic blocks translated to JS functions once hot; 'interp': one instruction at a time. */
+  engine?: 'blocks' | 'interp';
+  /** Block engine: runs of a block before it is translated (0: translate at once; tests use it). */
+  hot?: number;
   /** Stop after this many instructions (a runaway program); undefined = no limit. */
   maxInstructions?: number;
 }
@@ -70,6 +75,7 @@ export class LinuxProcess implements Sys {
   readonly mem = new UserMemory();
   readonly st: St;
   readonly cache: CodeCache;
+  readonly blocks: BlockCache;
   readonly fds: FdTable;
   readonly pid = 4242;
   readonly exePath: string;
@@ -85,7 +91,8 @@ export class LinuxProcess implements Sys {
   constructor(readonly image: Uint8Array, private readonly opts: ExecOptions) {
     this.st = new St(this.regs, this.mem, this);
     this.cache = new CodeCache(this.mem);
-    this.mem.onCodeWrite = (ea) => this.cache.invalidate(ea);
+    this.blocks = new BlockCache(this.mem, opts.hot);
+    this.mem.onCodeWrite = (ea) => { this.cache.invalidate(ea); this.blocks.invalidate(ea); };
     this.fds = new FdTable(opts.io);
     this.exePath = opts.exePath ?? opts.argv[0] ?? 'a.out';
     this.cpu = opts.cpu ?? 'power9';
@@ -164,7 +171,8 @@ export class LinuxProcess implements Sys {
     while (this.exited === null && this.killed === null) {
       const budget = Math.min(1 << 22, limit - this.st.icount);
       if (budget <= 0) { this.killed = { sig: 9, reason: `instruction limit ${limit} reached at 0x${pc.toString(16)}` }; break; }
-      runUser(this.st, this.cache, pc, budget, stop);
+      if (this.opts.engine === 'interp') runUser(this.st, this.cache, pc, budget, stop);
+      else runBlocks(this.st, this.blocks, pc, budget, stop);
       if (stop.fault) { this.fault(stop.fault, stop.pc); break; }
       pc = stop.pc;
     }
@@ -212,13 +220,13 @@ export class LinuxProcess implements Sys {
   /** A free range for mmap, searched downwards from below the stack (the hint is honoured if free). */
   findFree(hint: number, size: number): number {
     if (hint && hint % PAGE_SIZE === 0 && this.mem.isFree(hint, size)) return hint;
-    for (let a = MMAP_TOP - size; a > this.brkCur + (1 << 30); a -= PAGE_SIZE) {
+    for (let a = MMAP_TOP - size; a > this.brkCur; a -= PAGE_SIZE) {
       if (this.mem.isFree(a, size)) return a;
     }
     return -1;
   }
 
-  codeChanged(ea: number, len = 1): void { this.cache.invalidateRange(ea, len); }
+  codeChanged(ea: number, len = 1): void { this.cache.invalidateRange(ea, len); this.blocks.invalidateRange(ea, len); }
 
   /** Nanoseconds on a clock: 0 realtime, the others monotonic from process start. */
   clock(id: number): bigint {

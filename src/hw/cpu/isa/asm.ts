@@ -74,7 +74,7 @@ export function assemble(line: string, pc = 0): number {
   if (!e && name.endsWith('.')) { name = name.slice(0, -1); flags.rc = true; e = BY_MNEM.get(name); }
   if (!e && name.endsWith('o')) { const n = name.slice(0, -1); if (BY_MNEM.has(n)) { name = n; flags.oe = true; e = BY_MNEM.get(n); } }
   if (!e && name.endsWith('a')) { const n = name.slice(0, -1); if (BY_MNEM.has(n) || BY_MNEM.has(n.slice(0, -1))) { name = n; flags.aa = true; e = BY_MNEM.get(n); } }
-  if (!e && name.endsWith('l')) { const n = name.slice(0, -1); if (BY_MNEM.has(n)) { name = n; flags.lk = true; e = BY_MNEM.get(n); } }
+  if (!e && name.endsWith('l')) { const n = name.slice(0, -1); if (BY_MNEM.has(n)) { flags.lk = true; e = BY_MNEM.get(n); } }
   if (!e) throw new Error(`unknown mnemonic ${m[1]}`);
   const args = m[2]!.trim() === '' ? [] : m[2]!.split(',').flatMap((a) => {
     const p = /^(.*)\((.*)\)$/.exec(a.trim());

@@ -33,7 +33,7 @@ export function lookup(w: number): Encoding | undefined {
 export const FAC = { int: 0, fp: 1, vec: 2, vsx: 4, priv: 0, hv: 0, tm: 0 } as const;
 
 const illegalDef: InsnDef = {
-  mnem: '.long', form: 'D', op: 0, ops: '', fac: 'int', gen: 'none',
+  mnem: '.long', form: 'D', op: 0, ops: '', fac: 'int', gen: 'none', term: true,
   exec: (_s, d, pc) => { throw new HardwareInterrupt(0xE40, `illegal instruction 0x${(d.w >>> 0).toString(16).padStart(8, '0')} at 0x${pc.toString(16)}`, SRR1_PROGRAM_ILLEGAL); },
 };
 
@@ -42,6 +42,11 @@ function invalidForm(e: Encoding, d: Dec): boolean {
   if (e.rules.size === 0) return false;
   if (e.rules.has('RA!=0') && d.a === 0) return true;
   if (e.rules.has('RA!=RT') && d.a === d.t) return true;
+  for (const r of e.rules) {
+    // "<slot>!=<n>": a reserved value of a field (dcbf L=2, ...).
+    const m = /^([tabcijk])!=(\d+)$/.exec(r);
+    if (m && d[m[1] as 't'] === Number(m[2])) return true;
+  }
   return false;
 }
 

@@ -72,9 +72,11 @@ export function kFma(s: St, negResult: boolean, subAddend: boolean, single: bool
   }
   if (infZero) { invalidResult(s, VXIMZ, bits); return; }
   const p = a * c;
-  const pInf = p === Infinity || p === -Infinity, bInf = b === Infinity || b === -Infinity;
-  if (pInf && bInf && (p > 0) !== (b > 0)) { invalidResult(s, VXISI, bits); return; }
-  if (pInf) deliver(s, p, 0, single, bits);
+  const bInf = b === Infinity || b === -Infinity;
+  const factorInf = a === Infinity || a === -Infinity || c === Infinity || c === -Infinity;
+  if (factorInf && bInf && (p > 0) !== (b > 0)) { invalidResult(s, VXISI, bits); return; }
+  // An infinite product comes only from an infinite factor (a finite one may overflow: exact path).
+  if (factorInf) deliver(s, p, 0, single, bits);
   else if (bInf) deliver(s, b, 0, single, bits);
   else { const x = exactFma(a, c, b, s.fpscr & 3); deliver(s, x.r, x.es, single, bits); }
   if (negResult) {
@@ -125,19 +127,23 @@ export function kRoundInt(s: St, kind: 'n' | 'e' | 'z' | 'p' | 'm' | 'c', bits: 
  * `z`. Saturates with VXCVI. The integer's bits are left in slot 3 (64-bit two's complement;
  * 32-bit results in the low word, the high word as `hi32` says).
  */
-export function kToInt(s: St, width: 32 | 64, signed: boolean, z: boolean, bits: boolean, hi32: 'zero' | 'sign' = 'zero'): void {
+export function kToInt(s: St, width: 32 | 64, signed: boolean, z: boolean, bits: boolean, hi32: 'zero' | 'sign' = 'zero', nanClass = false): void {
   const x = s.fo[0]!;
-  const min = signed ? -(2 ** (width - 1)) : 0, max = signed ? 2 ** (width - 1) - 1 : 2 ** width - 1;
+  // Bounds as exact doubles: the range is [min, lim) (2^63 - 1 is not a double).
+  const min = signed ? -(2 ** (width - 1)) : 0, lim = signed ? 2 ** (width - 1) : 2 ** width;
   let r: number;
   let bad = false;
   if (x !== x) { bad = true; r = min; if (slotIsSnan(s, 0)) raise(s, VXSNAN); }
   else {
     r = roundInt(x, z ? 1 : s.fpscr & 3);
-    if (r > max) { r = max; bad = true; } else if (r < min) { r = min; bad = true; }
+    if (r === 0) r = 0; // -0 rounds to the integer 0
+    if (r >= lim) { r = lim - 1; bad = true; } else if (r < min) { r = min; bad = true; }
   }
   if (bad) {
     raise(s, VXCVI);
     if (bits) s.fpscr = (s.fpscr & ~(FR | FI)) >>> 0;
+    // FPRF is undefined for fcti*; the model reports an invalid result as the QNaN class, as QEMU does.
+    if (nanClass) s.fpscr = ((s.fpscr & ~0x1f000) | (0x11 << 12)) >>> 0;
   } else {
     const inexact = r !== x;
     if (inexact) raise(s, XX);
@@ -146,12 +152,13 @@ export function kToInt(s: St, width: 32 | 64, signed: boolean, z: boolean, bits:
   const f = s.fou;
   if (width === 64) {
     if (Math.abs(r) >= 2 ** 53) {
-      const big = BigInt.asUintN(64, r === max && bad ? (signed ? (1n << 63n) - 1n : (1n << 64n) - 1n) : BigInt(r));
+      const big = BigInt.asUintN(64, r >= lim - 1 && bad ? (signed ? (1n << 63n) - 1n : (1n << 64n) - 1n) : BigInt(r));
       f[6] = Number(big & 0xffffffffn); f[7] = Number(big >> 32n);
     } else { f[6] = r; f[7] = Math.floor(r / TWO32); }
   } else {
     f[6] = r;
-    f[7] = hi32 === 'sign' ? (r < 0 ? 0xffffffff : 0) : 0;
+    // The high word is undefined: the model sign-extends fctiw's result, except for a NaN's (as QEMU).
+    f[7] = hi32 === 'sign' && r < 0 && x === x ? 0xffffffff : 0;
   }
 }
 

@@ -66,6 +66,13 @@ export function fprfOf(v: number): number {
   return neg ? 0x08 : 0x04;
 }
 
+/** The FPRF class code of a value as it is represented in single format (xscvdpsp). */
+export function fprfOfSingle(v: number): number {
+  const a = Math.abs(v);
+  if (v === v && a !== 0 && a !== Infinity && a < MIN_NORMAL32) return v < 0 ? 0x18 : 0x14;
+  return fprfOf(v);
+}
+
 export function setFprf(s: St, code: number): void {
   s.fpscr = ((s.fpscr & ~FPRF) | (code << 12)) >>> 0;
 }
@@ -169,8 +176,8 @@ const inSafe = (x: number) => { const a = Math.abs(x); return a > SAFE_LO && a <
 /** Sign of a*b - r; null when outside the range Dekker's product is exact in. */
 export function mulErrSign(a: number, b: number, r: number): number | null {
   if (!inSafe(a) || !inSafe(b) || !inSafe(r)) return null;
-  const e = prodErr(a, b, r);
-  return e > 0 ? -1 : e < 0 ? 1 : 0;
+  const e = prodErr(a, b, r); // exactly a*b - r
+  return e > 0 ? 1 : e < 0 ? -1 : 0;
 }
 
 /** Sign of a/b - r. */
@@ -238,6 +245,8 @@ export function roundExact(neg: boolean, m: bigint, e: number, sticky: boolean):
     if (up) { q += 1n; mag = -1; } else mag = rem !== 0n || sticky ? 1 : 0;
   }
   const r = scale2(Number(q), lsb);
+  // Beyond the largest double the exact value is finite: r = +-Infinity means overflow.
+  if (r === Infinity) return { r: neg ? -r : r, es: neg ? 1 : -1 };
   return { r: neg ? -r : r, es: neg ? -mag : mag };
 }
 
@@ -405,8 +414,8 @@ export function doubleBitsToSingle(hi: number, lo: number): number {
     const frac = ((hi & 0xfffff) | 0x100000) * 8 + (lo >>> 29); // 24 bits: 1.f
     return ((hi & 0x80000000) | Math.floor(frac / 2 ** sh)) >>> 0;
   }
-  // Too small for single: the ISA leaves it undefined; select bits as for the normal case.
-  return ((hi & 0xc0000000) | ((hi & 0x07ffffff) << 3) | (lo >>> 29)) >>> 0;
+  // Too small even for a single denormal: the ISA leaves it undefined; zero of the same sign.
+  return (hi & 0x80000000) >>> 0;
 }
 
 /** Round a double to an integral double by mode (0 nearest-even, 1 zero, 2 +inf, 3 -inf). */

@@ -79,6 +79,10 @@ export class St {
    */
   readonly fo = new Float64Array(4);
   readonly fou = new Uint32Array(this.fo.buffer);
+  /** Index, within its block, of the instruction that raised an interrupt (block engine). */
+  fk = 0;
+  /** Extra iterations a self-looping translated block made before returning (block engine). */
+  loops = 0;
   /** Instructions retired (a double: exact for 2^53 instructions). */
   icount = 0;
 

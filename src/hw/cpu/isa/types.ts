@@ -82,9 +82,37 @@ export interface InsnDef {
   rule?: string;
   /** ISA level that introduced it (informational, and for POWER8 vs POWER9 test generation). */
   isa?: '2.07' | '3.0';
+  /**
+   * Ends a basic block: the instruction may transfer control (branches, sc, rfid, mtmsrd, ...)
+   * or is context synchronizing (isync). Every other instruction returns pc + 4 or throws.
+   */
+  term?: boolean;
+  /**
+   * The same semantics as JavaScript source for the block translator, with every field a
+   * constant: statements for an ordinary instruction, statements ending in `return NEXT_PC;` for
+   * a terminator. Null means "call exec" for this instance (e.g. an OE=1 form).
+   */
+  jit?: Jit;
   /** Precompute decoded values after field extraction (rotate masks, ...). */
   prep?: (d: Dec) => void;
 }
+
+/**
+ * How a template names machine state in translated code: GPR halves and CR may live in JS
+ * locals for the length of a block (see blocks.ts).
+ */
+export interface JitCtx {
+  /** Expression reading the low / high 32 bits of GPR r (a uint32). */
+  lo(r: number): string;
+  hi(r: number): string;
+  /** Statement setting GPR r from two expressions (evaluated before either half is written). */
+  set(r: number, lo: string, hi: string): string;
+  /** The CR as an assignable expression. */
+  readonly cr: string;
+}
+
+/** A code template (see InsnDef.jit). */
+export type Jit = (d: Dec, pc: number, c: JitCtx) => string | null;
 
 /** Parsed operand list of a table entry. */
 export interface Operand { field: FieldName; /** printed as disp(base) with the next operand */ paren?: boolean }

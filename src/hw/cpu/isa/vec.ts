@@ -43,3 +43,25 @@ export function cr6(s: St, allTrue: boolean, allFalse: boolean): void {
 }
 
 export const VSCR_SAT = 1;
+
+/**
+ * A permute built once per instruction: result element i (of `size` bytes, counted from the
+ * left) is element SEL of the concatenation VRA || second (second = VRB, or XT for xxperm), or
+ * zero when SEL is outside it. `sel` is an expression in i, d, x8 (the byte view) and whatever
+ * `pre` declares.
+ */
+export function pick(size: 1 | 2 | 4, sel: string, opts: { pre?: string; second?: 'b' | 't' } = {}): (s: St, d: import('./types.js').Dec, pc: number) => number {
+  const arr = size === 1 ? '8' : size === 2 ? '16' : '32', n = 16 / size, X = 8 / size - 1, base = 32 / size;
+  const make = new Function(`return function pick(s, d, pc) {
+    const x = s.v${arr}, x8 = s.v8, t = s.t${arr}, A = ${n} * d.a, B = ${n} * d.${opts.second ?? 'b'}, C = 16 * d.c;
+    ${opts.pre ?? ''}
+    for (let i = 0; i < ${n}; i++) {
+      const k = ${sel};
+      t[${base} + (i ^ ${X})] = k >= 0 && k < ${n} ? x[A + (k ^ ${X})] : k >= ${n} && k < ${2 * n} ? x[B + ((k - ${n}) ^ ${X})] : 0;
+    }
+    const w = s.t32, v = s.v32, o = 4 * d.t;
+    v[o] = w[8]; v[o + 1] = w[9]; v[o + 2] = w[10]; v[o + 3] = w[11];
+    return pc + 4;
+  };`) as () => (s: St, d: import('./types.js').Dec, pc: number) => number;
+  return make();
+}

@@ -67,16 +67,16 @@ const bcPrep = (d: Dec) => {
 };
 
 export const BRANCH: InsnDef[] = [
-  def('b', 'I', 18, undefined, 'LI', b, { gen: 'branch' }),
-  def('bc', 'B', 16, undefined, 'BO,BI,BD', bc, { gen: 'branch', prep: bcPrep }),
-  def('bclr', 'XL', 19, 16, 'BO,BI,BH', bclr, { gen: 'branch' }),
-  def('bcctr', 'XL', 19, 528, 'BO,BI,BH', bcctr, { gen: 'branch', rule: 'BO&4' }),
+  def('b', 'I', 18, undefined, 'LI', b, { gen: 'branch', term: true }),
+  def('bc', 'B', 16, undefined, 'BO,BI,BD', bc, { gen: 'branch', term: true, prep: bcPrep }),
+  def('bclr', 'XL', 19, 16, 'BO,BI,BH', bclr, { gen: 'branch', term: true }),
+  def('bcctr', 'XL', 19, 528, 'BO,BI,BH', bcctr, { gen: 'branch', term: true, rule: 'BO&4' }),
   def('bctar', 'XL', 19, 560, 'BO,BI,BH', (s, d, pc) => {
     const taken = cond(s, d);
     const tar = s.sys.mfspr(815) & ~3n;
     if (d.lk) setLr(s, pc + 4);
     return taken ? Number(tar) : pc + 4;
-  }, { gen: 'none', isa: '2.07' }),
+  }, { gen: 'none', isa: '2.07', term: true }),
 ];
 
 // ---- system ---------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ const illegal = (what: string) => (pc: number) => new HardwareInterrupt(0xE40, `
 const tm = (kind: string): Exec => (s, _d, pc) => s.sys.tm(kind, pc);
 
 export const SYSTEM: InsnDef[] = [
-  def('sc', 'SC', 17, 1, 'LEV', (s, d, pc) => s.sys.sc(d.i, pc), { gen: 'none' }),
+  def('sc', 'SC', 17, 1, 'LEV', (s, d, pc) => s.sys.sc(d.i, pc), { term: true, gen: 'none' }),
   def('mfspr', 'XFX', 31, 339, 'RT,SPR', mfspr, { gen: 'none' }),
   def('mtspr', 'XFX', 31, 467, 'SPR,RS', mtspr, { gen: 'none' }),
   def('mftb', 'XFX', 31, 371, 'RT,TBR', (s, d, pc) => {
@@ -119,31 +119,31 @@ export const SYSTEM: InsnDef[] = [
     return pc + 4;
   }, { gen: 'none' }),
   def('mfmsr', 'X', 31, 83, 'RT', (s, d, pc) => { setGbig(s, d.t, s.sys.mfmsr()); return pc + 4; }, { fac: 'priv', gen: 'none', rule: 'Rc=0' }),
-  def('mtmsrd', 'X', 31, 178, 'RS,L15', (s, d, pc) => s.sys.mtmsrd(gbig(s, d.t), d.j as 0 | 1, pc), { fac: 'priv', gen: 'none', rule: 'Rc=0' }),
+  def('mtmsrd', 'X', 31, 178, 'RS,L15', (s, d, pc) => s.sys.mtmsrd(gbig(s, d.t), d.j as 0 | 1, pc), { term: true, fac: 'priv', gen: 'none', rule: 'Rc=0' }),
   def('mtmsr', 'X', 31, 146, 'RS,L15', (s, d, pc) => {
     // mtmsr changes only MSR bits 32:63 (ISA numbering), i.e. the low word.
     const v = (gbig(s, d.t) & 0xffffffffn);
     return s.sys.mtmsrd(d.j ? v : (s.sys.mfmsr() & ~0xffffffffn) | v, d.j as 0 | 1, pc);
-  }, { fac: 'priv', gen: 'none', rule: 'Rc=0' }),
-  def('rfid', 'XL', 19, 18, '', (s, _d, pc) => s.sys.rfi('rfid', pc), { fac: 'priv', gen: 'none', rule: 'LK=0' }),
-  def('hrfid', 'XL', 19, 274, '', (s, _d, pc) => s.sys.rfi('hrfid', pc), { fac: 'priv', gen: 'none', rule: 'LK=0' }),
-  def('urfid', 'XL', 19, 306, '', (s, _d, pc) => s.sys.rfi('urfid', pc), { fac: 'priv', gen: 'none', rule: 'LK=0' }),
+  }, { term: true, fac: 'priv', gen: 'none', rule: 'Rc=0' }),
+  def('rfid', 'XL', 19, 18, '', (s, _d, pc) => s.sys.rfi('rfid', pc), { term: true, fac: 'priv', gen: 'none', rule: 'LK=0' }),
+  def('hrfid', 'XL', 19, 274, '', (s, _d, pc) => s.sys.rfi('hrfid', pc), { term: true, fac: 'priv', gen: 'none', rule: 'LK=0' }),
+  def('urfid', 'XL', 19, 306, '', (s, _d, pc) => s.sys.rfi('urfid', pc), { term: true, fac: 'priv', gen: 'none', rule: 'LK=0' }),
   def('darn', 'X', 31, 755, 'RT,L9', (s, d, pc) => {
     // L=0: 32-bit value; L=1: conditioned 64-bit; L=2: raw 64-bit. L=3 is reserved: the error value.
     const v = d.j === 3 ? 0xffffffffffffffffn : s.sys.darn();
     setGbig(s, d.t, d.j === 0 ? v & 0xffffffffn : v);
     return pc + 4;
   }, { isa: '3.0', gen: 'none', rule: 'Rc=0' }),
-  def('tbegin.', 'X1', 31, 1309, 'R10', tm('tbegin.'), { fac: 'tm', gen: 'none' }),
-  def('tend.', 'X1', 31, 1373, 'A6', tm('tend.'), { fac: 'tm', gen: 'none' }),
-  def('tabort.', 'X1', 31, 1821, 'RA', tm('tabort.'), { fac: 'tm', gen: 'none' }),
-  def('tabortwc.', 'X1', 31, 1565, 'TO,RA,RB', tm('tabortwc.'), { fac: 'tm', gen: 'none' }),
-  def('tabortwci.', 'X1', 31, 1693, 'TO,RA,SIM', tm('tabortwci.'), { fac: 'tm', gen: 'none' }),
-  def('tabortdc.', 'X1', 31, 1629, 'TO,RA,RB', tm('tabortdc.'), { fac: 'tm', gen: 'none' }),
-  def('tabortdci.', 'X1', 31, 1757, 'TO,RA,SIM', tm('tabortdci.'), { fac: 'tm', gen: 'none' }),
-  def('tsr.', 'X1', 31, 1501, 'L10', tm('tsr.'), { fac: 'tm', gen: 'none' }),
-  def('tcheck', 'X', 31, 718, 'BF', tm('tcheck'), { fac: 'tm', gen: 'none', rule: 'Rc=0' }),
-  def('treclaim.', 'X1', 31, 1885, 'RA', tm('treclaim.'), { fac: 'tm', gen: 'none' }),
-  def('trechkpt.', 'X1', 31, 2013, '', tm('trechkpt.'), { fac: 'tm', gen: 'none' }),
-  def('attn', 'X', 0, 256, '', (_s, _d, pc) => { throw illegal('attn')(pc); }, { gen: 'none', rule: 'Rc=0' }),
+  def('tbegin.', 'X1', 31, 1309, 'R10', tm('tbegin.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tend.', 'X1', 31, 1373, 'A6', tm('tend.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tabort.', 'X1', 31, 1821, 'RA', tm('tabort.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tabortwc.', 'X1', 31, 1565, 'TO,RA,RB', tm('tabortwc.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tabortwci.', 'X1', 31, 1693, 'TO,RA,SIM', tm('tabortwci.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tabortdc.', 'X1', 31, 1629, 'TO,RA,RB', tm('tabortdc.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tabortdci.', 'X1', 31, 1757, 'TO,RA,SIM', tm('tabortdci.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tsr.', 'X1', 31, 1501, 'L10', tm('tsr.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tcheck', 'X', 31, 718, 'BF', tm('tcheck'), { fac: 'tm', gen: 'none', term: true, rule: 'Rc=0' }),
+  def('treclaim.', 'X1', 31, 1885, 'RA', tm('treclaim.'), { fac: 'tm', gen: 'none', term: true }),
+  def('trechkpt.', 'X1', 31, 2013, '', tm('trechkpt.'), { fac: 'tm', gen: 'none', term: true }),
+  def('attn', 'X', 0, 256, '', (_s, _d, pc) => { throw illegal('attn')(pc); }, { term: true, gen: 'none', rule: 'Rc=0' }),
 ];

@@ -128,12 +128,16 @@ function mullwImpl(s: St, d: Dec, pc: number): number {
   return pc + 4;
 }
 
-/** Results the ISA leaves undefined (divide by zero, overflow): RT = 0, as QEMU gives. */
-function divFail(s: St, d: Dec, pc: number): number {
-  const g = s.g, t = d.t << 1;
-  g[t] = 0; g[t + 1] = 0;
+/**
+ * Results the ISA leaves undefined (divide by zero, overflow): the model gives what QEMU gives,
+ * the dividend (divd, divdu) or its low word (divw, divwu); 0 for the extended forms.
+ */
+function divFail(s: St, d: Dec, pc: number, keep: 'none' | 'word' | 'dword' = 'none'): number {
+  const g = s.g, t = d.t << 1, a = d.a << 1;
+  const lo = keep === 'none' ? 0 : g[a]!, hi = keep === 'dword' ? g[a + 1]! : 0;
+  g[t] = lo; g[t + 1] = hi;
   if (d.oe) setOv(s, 1, 1);
-  if (d.rc) cr0(s, 0, 0);
+  if (d.rc) cr0(s, lo, hi);
   return pc + 4;
 }
 
@@ -147,8 +151,8 @@ const S64 = 2 ** 53;
 function divd(s: St, d: Dec, pc: number, signed: boolean, mod: boolean): number {
   const g = s.g, a = d.a << 1, b = d.b << 1, t = d.t << 1;
   const ah = g[a + 1]!, al = g[a]!, bh = g[b + 1]!, bl = g[b]!;
-  if ((bh | bl) === 0) return mod ? modFail(s, d, pc) : divFail(s, d, pc);
-  if (signed && ah === 0x80000000 && al === 0 && bh === 0xffffffff && bl === 0xffffffff) return mod ? modFail(s, d, pc) : divFail(s, d, pc);
+  if ((bh | bl) === 0) return mod ? modFail(s, d, pc) : divFail(s, d, pc, 'dword');
+  if (signed && ah === 0x80000000 && al === 0 && bh === 0xffffffff && bl === 0xffffffff) return mod ? modFail(s, d, pc) : divFail(s, d, pc, 'dword');
   const x = signed ? (ah | 0) * TWO32 + al : ah * TWO32 + al;
   const y = signed ? (bh | 0) * TWO32 + bl : bh * TWO32 + bl;
   if (Math.abs(x) < S64 && Math.abs(y) < S64) {
@@ -168,10 +172,10 @@ function divw(s: St, d: Dec, pc: number, signed: boolean, mod: boolean): number 
   const g = s.g, t = d.t << 1;
   const x = signed ? g[d.a << 1]! | 0 : g[d.a << 1]!;
   const y = signed ? g[d.b << 1]! | 0 : g[d.b << 1]!;
-  if (y === 0 || (signed && x === -0x80000000 && y === -1)) return mod ? modFail(s, d, pc) : divFail(s, d, pc);
+  if (y === 0 || (signed && x === -0x80000000 && y === -1)) return mod ? modFail(s, d, pc) : divFail(s, d, pc, 'word');
   const q = mod ? x % y : Math.trunc(x / y);
-  // divw/divwu leave the high half undefined; POWER9 and QEMU give the sign- or zero-extension.
-  g[t] = q; g[t + 1] = signed && mod ? q >> 31 : signed ? q >> 31 : 0;
+  // divw/divwu leave the high half undefined; the model clears it, as QEMU does (modsw sign-extends).
+  g[t] = q; g[t + 1] = signed && mod ? q >> 31 : 0;
   return mod ? pc + 4 : divOk(s, d, pc);
 }
 
@@ -189,8 +193,12 @@ function divExt(s: St, d: Dec, pc: number, word: boolean, signed: boolean): numb
   const y = wrap(word ? BigInt(s.g[d.b << 1]!) : gbig(s, d.b));
   if (y === 0n) return divFail(s, d, pc);
   const q = x / y;
-  if (q !== wrap(q)) return divFail(s, d, pc);
-  if (word) { s.g[d.t << 1] = Number(BigInt.asUintN(32, q)); s.g[(d.t << 1) + 1] = 0; }
+  // Overflow leaves RT undefined. For divde the model does what QEMU does: a quotient whose
+  // magnitude fits in 64 bits is kept (its low 64 bits) and not reported as an overflow.
+  const fits = !word && signed ? (q < 0n ? -q : q) < 1n << 64n : q === wrap(q);
+  if (!fits) return divFail(s, d, pc);
+  // divwe/divweu: the high word is undefined; the model extends the quotient by its kind (as QEMU).
+  if (word) { const lo = Number(BigInt.asUintN(32, q)); s.g[d.t << 1] = lo; s.g[(d.t << 1) + 1] = signed ? (lo | 0) >> 31 : 0; }
   else setGbig(s, d.t, BigInt.asUintN(64, q));
   return divOk(s, d, pc);
 }
@@ -221,16 +229,16 @@ export const FIXED_MULDIV: InsnDef[] = [
     return pc + 4;
   }),
   def('mulhw', 'XOn', 31, 75, 'RT,RA,RB', (s, d, pc) => {
-    // The high half of RT is undefined by the ISA; POWER9 and QEMU repeat the word there.
+    // The high half of RT is undefined by the ISA; the model clears it, as QEMU does.
     const g = s.g, h = mulhs32(g[d.a << 1]!, g[d.b << 1]!), t = d.t << 1;
-    g[t] = h; g[t + 1] = h;
-    if (d.rc) { const c = (h | 0) < 0 ? 8 : h !== 0 ? 4 : 2; setCrField(s, 0, c | (s.xer >>> 31)); }
+    g[t] = h; g[t + 1] = 0;
+    if (d.rc) cr0g(s, d.t);
     return pc + 4;
   }),
   def('mulhwu', 'XOn', 31, 11, 'RT,RA,RB', (s, d, pc) => {
     const g = s.g, h = mulhu32(g[d.a << 1]!, g[d.b << 1]!), t = d.t << 1;
-    g[t] = h; g[t + 1] = h;
-    if (d.rc) { const c = (h | 0) < 0 ? 8 : h !== 0 ? 4 : 2; setCrField(s, 0, c | (s.xer >>> 31)); }
+    g[t] = h; g[t + 1] = 0;
+    if (d.rc) cr0g(s, d.t);
     return pc + 4;
   }),
   def('maddld', 'VA', 4, 51, 'RT,RA,RB,RC', (s, d, pc) => {

@@ -4,7 +4,7 @@
 
 import { TWO32, setCrField } from '../alu.js';
 import {
-  FPCC, FX, FEX, VX, OX, UX, ZX, XX, VX_ALL, cr1, raise, summarize, stage, unstage, stageSingle, doubleBitsToSingle,
+  FPCC, FX, FEX, VX, OX, UX, ZX, XX, VX_ALL, cr1, summarize, stage, unstage, stageSingle, doubleBitsToSingle,
 } from '../fpu.js';
 import { kBin, kSqrt, kFma, kRsp, kEstimate, kRoundInt, kToInt, kFromInt, kCmp, type BinOp } from '../fpops.js';
 import type { St } from '../state.js';
@@ -14,7 +14,12 @@ import { def, type Extra } from './def.js';
 
 const FP: Extra = { fac: 'fp' };
 
-const done = (s: St, d: Dec, pc: number) => { unstage(s, 2 * d.t); if (d.rc) cr1(s); return pc + 4; };
+/**
+ * Writing an FPR clears doubleword 1 of its VSR: ISA 3.1 defines it so, POWER8/POWER9 do it
+ * (the earlier ISAs left it undefined), and QEMU does the same.
+ */
+const dw1 = (s: St, t: number) => { s.v32[4 * t + 2] = 0; s.v32[4 * t + 3] = 0; };
+const done = (s: St, d: Dec, pc: number) => { unstage(s, 2 * d.t); dw1(s, d.t); if (d.rc) cr1(s); return pc + 4; };
 
 const bin = (op: BinOp, single: boolean): Exec => (s, d, pc) => {
   stage(s, 0, 2 * d.a); stage(s, 1, 2 * (op === 'mul' ? d.c : d.b));
@@ -30,14 +35,15 @@ const fma = (neg: boolean, sub: boolean, single: boolean): Exec => (s, d, pc) =>
 const est = (rsqrt: boolean, single: boolean): Exec => (s, d, pc) => { stage(s, 0, 2 * d.b); kEstimate(s, rsqrt, single, true); return done(s, d, pc); };
 const rsp: Exec = (s, d, pc) => { stage(s, 0, 2 * d.b); kRsp(s, true); return done(s, d, pc); };
 const rnd = (kind: 'n' | 'z' | 'p' | 'm'): Exec => (s, d, pc) => { stage(s, 0, 2 * d.b); kRoundInt(s, kind, true, false); return done(s, d, pc); };
-const toInt = (width: 32 | 64, signed: boolean, z: boolean): Exec => (s, d, pc) => { stage(s, 0, 2 * d.b); kToInt(s, width, signed, z, true); return done(s, d, pc); };
+/** fcti*: the 32-bit forms leave the integer sign-extended (signed) or zero-extended in doubleword 0. */
+const toInt = (width: 32 | 64, signed: boolean, z: boolean): Exec => (s, d, pc) => { stage(s, 0, 2 * d.b); kToInt(s, width, signed, z, true, signed ? 'sign' : 'zero', true); return done(s, d, pc); };
 const fromInt = (signed: boolean, single: boolean): Exec => (s, d, pc) => { stage(s, 0, 2 * d.b); kFromInt(s, signed, single, true); return done(s, d, pc); };
 
 function signOp(f: (hiB: number, hiA: number) => number): Exec {
   return (s, d, pc) => {
     const v = s.v32, t = 4 * d.t, b = 4 * d.b;
     const hi = f(v[b + 1]!, v[4 * d.a + 1]!);
-    v[t] = v[b]!; v[t + 1] = hi;
+    v[t] = v[b]!; v[t + 1] = hi; dw1(s, d.t);
     if (d.rc) cr1(s);
     return pc + 4;
   };
@@ -47,7 +53,7 @@ const fsel: Exec = (s, d, pc) => {
   const a = s.f64[2 * d.a]!, v = s.v32, t = 4 * d.t;
   const src = 4 * (a >= 0 ? d.c : d.b); // a NaN selects FRB
   const lo = v[src]!, hi = v[src + 1]!;
-  v[t] = lo; v[t + 1] = hi;
+  v[t] = lo; v[t + 1] = hi; dw1(s, d.t);
   if (d.rc) cr1(s);
   return pc + 4;
 };
@@ -75,10 +81,10 @@ function mffsFamily(variant: number): Exec {
       case 20: case 21: val = old & CONTROL; break; // decimal rounding mode: not modelled
       case 22: val = old & CONTROL; s.fpscr = ((old & ~3) | (s.v32[4 * d.b]! & 3)) >>> 0; break;
       case 23: val = old & CONTROL; s.fpscr = ((old & ~3) | (d.i & 3)) >>> 0; break;
-      case 24: val = old & (CONTROL | 0x0001f000); break;
+      case 24: val = old & (CONTROL | 0x0007f000); break; // mffsl: controls, FR, FI and FPRF
     }
     const t = 4 * d.t;
-    s.v32[t] = val >>> 0; s.v32[t + 1] = 0;
+    s.v32[t] = val >>> 0; s.v32[t + 1] = 0; dw1(s, d.t);
     if (d.rc) cr1(s);
     return pc + 4;
   };
@@ -86,8 +92,11 @@ function mffsFamily(variant: number): Exec {
 
 /** Write FPSCR bits under a mask (mtfsf, mtfsfi): FEX and VX stay summaries. */
 function writeFpscr(s: St, value: number, mask: number): void {
+  mask &= ~RESERVED;
   s.fpscr = summarize(((s.fpscr & ~mask) | (value & mask)) >>> 0);
 }
+/** FPSCR bit 52 is reserved: writes never set it. */
+const RESERVED = 0x800;
 
 const mtfsf: Exec = (s, d, pc) => {
   if (d.k || !d.j) {
@@ -111,11 +120,8 @@ const mtfsfi: Exec = (s, d, pc) => {
 
 const mtfsb = (one: boolean): Exec => (s, d, pc) => {
   const bit = (0x80000000 >>> d.t) >>> 0;
-  // FEX and VX are summaries: mtfsb cannot change them directly.
-  if (bit !== FEX && bit !== VX) {
-    if (one) raise(s, bit);
-    else s.fpscr = summarize((s.fpscr & ~bit) >>> 0);
-  }
+  // FEX and VX are summaries: mtfsb cannot change them directly; FX is not set implicitly.
+  if (bit !== FEX && bit !== VX && bit !== RESERVED) s.fpscr = summarize((one ? s.fpscr | bit : s.fpscr & ~bit) >>> 0);
   if (d.rc) cr1(s);
   return pc + 4;
 };
@@ -134,11 +140,12 @@ type FW = 's' | 'd' | 'iwa' | 'iwz';
 function fload(s: St, t: number, ea: number, w: FW): void {
   const v = s.v32;
   switch (w) {
-    case 's': stageSingle(s, 3, s.m.load32(ea)); unstage(s, 2 * t); return;
-    case 'd': s.m.load64Into(ea, v, 4 * t); return;
-    case 'iwa': { const x = s.m.load32(ea); v[4 * t] = x; v[4 * t + 1] = (x | 0) >> 31; return; }
-    case 'iwz': v[4 * t] = s.m.load32(ea); v[4 * t + 1] = 0; return;
+    case 's': stageSingle(s, 3, s.m.load32(ea)); unstage(s, 2 * t); break;
+    case 'd': s.m.load64Into(ea, v, 4 * t); break;
+    case 'iwa': { const x = s.m.load32(ea); v[4 * t] = x; v[4 * t + 1] = (x | 0) >> 31; break; }
+    case 'iwz': v[4 * t] = s.m.load32(ea); v[4 * t + 1] = 0; break;
   }
+  dw1(s, t);
 }
 function fstore(s: St, t: number, ea: number, w: FW): void {
   const v = s.v32;
@@ -211,8 +218,8 @@ export const FP_MISC: InsnDef[] = [
   def('fabs', 'X', 63, 264, 'FRT,FRB', signOp((b) => b & 0x7fffffff), FP),
   def('fnabs', 'X', 63, 136, 'FRT,FRB', signOp((b) => b | 0x80000000), FP),
   def('fcpsgn', 'X', 63, 8, 'FRT,FRA,FRB', signOp((b, a) => (b & 0x7fffffff) | (a & 0x80000000)), FP),
-  def('fmrgew', 'X', 63, 966, 'FRT,FRA,FRB', (s, d, pc) => { const v = s.v32, hiA = v[4 * d.a + 1]!, hiB = v[4 * d.b + 1]!; v[4 * d.t + 1] = hiA; v[4 * d.t] = hiB; return pc + 4; }, { ...FP, rule: 'Rc=0' }),
-  def('fmrgow', 'X', 63, 838, 'FRT,FRA,FRB', (s, d, pc) => { const v = s.v32, loA = v[4 * d.a]!, loB = v[4 * d.b]!; v[4 * d.t + 1] = loA; v[4 * d.t] = loB; return pc + 4; }, { ...FP, rule: 'Rc=0' }),
+  def('fmrgew', 'X', 63, 966, 'FRT,FRA,FRB', (s, d, pc) => { const v = s.v32, hiA = v[4 * d.a + 1]!, hiB = v[4 * d.b + 1]!; v[4 * d.t + 1] = hiA; v[4 * d.t] = hiB; dw1(s, d.t); return pc + 4; }, { ...FP, rule: 'Rc=0' }),
+  def('fmrgow', 'X', 63, 838, 'FRT,FRA,FRB', (s, d, pc) => { const v = s.v32, loA = v[4 * d.a]!, loB = v[4 * d.b]!; v[4 * d.t + 1] = loA; v[4 * d.t] = loB; dw1(s, d.t); return pc + 4; }, { ...FP, rule: 'Rc=0' }),
   def('frsp', 'X', 63, 12, 'FRT,FRB', rsp, FP),
   def('fctiw', 'X', 63, 14, 'FRT,FRB', toInt(32, true, false), FP),
   def('fctiwz', 'X', 63, 15, 'FRT,FRB', toInt(32, true, true), FP),

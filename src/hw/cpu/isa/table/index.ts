@@ -7,5 +7,9 @@ import { BRANCH, SYSTEM } from './branch.js';
 import { FLOAT } from './fp.js';
 import { VMX } from './vmx.js';
 import { VSX } from './vsx.js';
+import { JIT } from './jit.js';
 
-export const TABLE: readonly InsnDef[] = [...FIXED, ...LOADSTORE, ...BRANCH, ...SYSTEM, ...FLOAT, ...VMX, ...VSX];
+const ALL: InsnDef[] = [...FIXED, ...LOADSTORE, ...BRANCH, ...SYSTEM, ...FLOAT, ...VMX, ...VSX];
+for (const d of ALL) { const j = JIT[d.mnem]; if (j) d.jit = j; }
+
+export const TABLE: readonly InsnDef[] = ALL;

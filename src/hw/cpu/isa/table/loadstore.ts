@@ -182,12 +182,13 @@ export const ATOMICS: InsnDef[] = [
 const nop: Exec = (_s, _d, pc) => pc + 4;
 
 export const CACHE: InsnDef[] = [
-  def('dcbt', 'X', 31, 278, 'RA0,RB,TH', nop, { rule: 'Rc=0' }),
-  def('dcbtst', 'X', 31, 246, 'RA0,RB,TH', nop, { rule: 'Rc=0' }),
-  def('dcbf', 'X', 31, 86, 'RA0,RB,L9', nop, { rule: 'Rc=0' }),
-  def('dcbst', 'X', 31, 54, 'RA0,RB', nop, { rule: 'Rc=0' }),
-  def('icbt', 'X', 31, 22, 'CT,RA0,RB', nop, { rule: 'Rc=0' }),
-  def('icbi', 'X', 31, 982, 'RA0,RB', (s, d, pc) => { s.sys.codeChanged(eaX(s, d)); return pc + 4; }, { rule: 'Rc=0' }),
+  def('dcbt', 'X', 31, 278, 'RA0,RB,TH', nop, { rule: 'Rc=0', gen: 'load' }),
+  def('dcbtst', 'X', 31, 246, 'RA0,RB,TH', nop, { rule: 'Rc=0', gen: 'load' }),
+  def('dcbf', 'X', 31, 86, 'RA0,RB,L9', nop, { rule: 'Rc=0,j!=2', gen: 'load' }),
+  def('dcbst', 'X', 31, 54, 'RA0,RB', nop, { rule: 'Rc=0', gen: 'load' }),
+  // icbt is an embedded-category hint QEMU does not decode: executed here, never generated.
+  def('icbt', 'X', 31, 22, 'CT,RA0,RB', nop, { rule: 'Rc=0', gen: 'none' }),
+  def('icbi', 'X', 31, 982, 'RA0,RB', (s, d, pc) => { s.sys.codeChanged(eaX(s, d)); return pc + 4; }, { rule: 'Rc=0', gen: 'load' }),
   def('dcbz', 'X', 31, 1014, 'RA0,RB', (s, d, pc) => {
     // The 128-byte block holding EA (POWER's cache-line size) becomes zero.
     const ea = eaX(s, d), base = ea - (ea % 128);
@@ -197,7 +198,7 @@ export const CACHE: InsnDef[] = [
   def('sync', 'X', 31, 598, 'L9', nop, { rule: 'Rc=0' }),
   def('eieio', 'X', 31, 854, '', nop, { rule: 'Rc=0' }),
   // Stores to code and icbi already drop decoded copies, so isync has nothing left to do.
-  def('isync', 'XL', 19, 150, '', nop, { rule: 'LK=0' }),
+  def('isync', 'XL', 19, 150, '', nop, { rule: 'LK=0', term: true }),
   def('wait', 'X', 31, 30, 'L9', nop, { rule: 'Rc=0', gen: 'none' }),
 ];
 

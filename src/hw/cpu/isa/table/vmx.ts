@@ -3,8 +3,8 @@
 // packs and unpacks, multiplies and sums, counts, bit gathers, and ISA 3.0's extracts and
 // inserts. Elements are numbered from the left as in the ISA; see vec.ts for the layout.
 
-import { TWO32, mulhu32, popcnt32, ctz32, setGnum } from '../alu.js';
-import { bx, hx, wx, dx, fromScratch, loadQuadLE, storeQuadLE, cr6, VSCR_SAT } from '../vec.js';
+import { TWO32, mulhu32, popcnt32, ctz32, setGnum, cmp64s, cmp64u } from '../alu.js';
+import { bx, hx, wx, dx, fromScratch, loadQuadLE, storeQuadLE, cr6, pick, VSCR_SAT } from '../vec.js';
 import type { St } from '../state.js';
 import type { Dec, Exec, InsnDef } from '../types.js';
 import { eaX } from './loadstore.js';
@@ -19,30 +19,36 @@ const sat = (s: St) => { s.vscr |= VSCR_SAT; };
 
 // ---- element-wise helpers ---------------------------------------------------------------------
 
-type F2 = (a: number, b: number, s: St) => number;
-/** Byte/halfword/word element-wise (lane order does not matter: same host index for all). */
-function ew(size: 1 | 2 | 4, f: F2): Exec {
-  return (s, d, pc) => {
-    const arr = size === 1 ? s.v8 : size === 2 ? s.v16 : s.v32;
-    const n = 16 / size, a = n * d.a, b = n * d.b, t = n * d.t;
-    for (let i = 0; i < n; i++) arr[t + i] = f(arr[a + i]!, arr[b + i]!, s);
+/**
+ * Element-wise semantics from an expression in a (VRA's element), b (VRB's element) and s, built
+ * once per instruction so that each has its own monomorphic loop (lane order does not matter:
+ * the same host index is used for every operand). Helpers in scope: sx, satU, satS, mulhu32.
+ */
+function ew(size: 1 | 2 | 4, expr: string): Exec {
+  const arr = size === 1 ? 'v8' : size === 2 ? 'v16' : 'v32', n = 16 / size;
+  const make = new Function('H', `const { sx, satU, satS } = H; return function ew(s, d, pc) {
+    const x = s.${arr}, A = ${n} * d.a, B = ${n} * d.b, T = ${n} * d.t;
+    for (let i = 0; i < ${n}; i++) { const a = x[A + i], b = x[B + i]; x[T + i] = ${expr}; }
     return pc + 4;
-  };
+  };`) as (h: unknown) => Exec;
+  return make(EW_HELPERS);
 }
-/** Doubleword element-wise with BigInt lanes (rarely hot). */
-function ewd(f: (a: bigint, b: bigint) => bigint): Exec {
-  return (s, d, pc) => {
+/** Doubleword element-wise on 32-bit halves: expr computes [lo, hi] from al, ah, bl, bh. */
+function ewd(body: string): Exec {
+  const make = new Function('H', `const { cmp64s, cmp64u } = H; return function ewd(s, d, pc) {
+    const V$ = s.v32;
     for (let k = 0; k < 2; k++) {
-      const ia = dx(d.a, k), ib = dx(d.b, k), it = dx(d.t, k), v = s.v32;
-      const a = (BigInt(v[ia + 1]!) << 32n) | BigInt(v[ia]!), b = (BigInt(v[ib + 1]!) << 32n) | BigInt(v[ib]!);
-      const r = BigInt.asUintN(64, f(a, b));
-      v[it] = Number(r & 0xffffffffn); v[it + 1] = Number(r >> 32n);
+      const A = 4 * d.a + 2 * k, B = 4 * d.b + 2 * k, T = 4 * d.t + 2 * k;
+      const al = V$[A], ah = V$[A + 1], bl = V$[B], bh = V$[B + 1];
+      let rl = 0, rh = 0;
+      ${body}
+      V$[T] = rl; V$[T + 1] = rh;
     }
     return pc + 4;
-  };
+  };`) as (h: unknown) => Exec;
+  return make(EW_HELPERS);
 }
 const sx = (x: number, size: number) => (size === 1 ? (x << 24) >> 24 : size === 2 ? (x << 16) >> 16 : x | 0);
-const s64 = (x: bigint) => BigInt.asIntN(64, x);
 
 function satU(v: number, size: number, s: St): number {
   const max = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
@@ -57,34 +63,39 @@ function satS(v: number, size: number, s: St): number {
   return v;
 }
 
+const EW_HELPERS = { sx, satU, satS, cmp64s, cmp64u };
+
 /** Compares: all-ones where true; CR6 when Rc=1. */
-function cmp(size: 1 | 2 | 4, f: (a: number, b: number) => boolean): Exec {
-  return (s, d, pc) => {
-    const arr = size === 1 ? s.v8 : size === 2 ? s.v16 : s.v32;
-    const n = 16 / size, a = n * d.a, b = n * d.b, t = n * d.t, ones = size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
+function cmp(size: 1 | 2 | 4, expr: string): Exec {
+  const arr = size === 1 ? 'v8' : size === 2 ? 'v16' : 'v32', n = 16 / size, ones = size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
+  const make = new Function('H', `const { sx, cr6 } = H; return function vcmp(s, d, pc) {
+    const x = s.${arr}, A = ${n} * d.a, B = ${n} * d.b, T = ${n} * d.t;
     let all = true, none = true;
-    for (let i = 0; i < n; i++) {
-      const r = f(arr[a + i]!, arr[b + i]!);
-      arr[t + i] = r ? ones : 0;
-      if (r) none = false; else all = false;
+    for (let i = 0; i < ${n}; i++) {
+      const a = x[A + i], b = x[B + i];
+      if (${expr}) { x[T + i] = ${ones}; none = false; } else { x[T + i] = 0; all = false; }
     }
     if (d.rc) cr6(s, all, none);
     return pc + 4;
-  };
+  };`) as (h: unknown) => Exec;
+  return make({ sx, cr6 });
 }
-function cmpd(f: (a: bigint, b: bigint) => boolean): Exec {
-  return (s, d, pc) => {
+/** Doubleword compares on halves: expr is true/false from al, ah, bl, bh. */
+function cmpd(expr: string): Exec {
+  const make = new Function('H', `const { cmp64s, cmp64u, cr6 } = H; return function vcmpd(s, d, pc) {
+    const x = s.v32;
     let all = true, none = true;
-    const v = s.v32;
     for (let k = 0; k < 2; k++) {
-      const ia = dx(d.a, k), ib = dx(d.b, k), it = dx(d.t, k);
-      const r = f((BigInt(v[ia + 1]!) << 32n) | BigInt(v[ia]!), (BigInt(v[ib + 1]!) << 32n) | BigInt(v[ib]!));
-      v[it] = r ? 0xffffffff : 0; v[it + 1] = r ? 0xffffffff : 0;
+      const A = 4 * d.a + 2 * k, B = 4 * d.b + 2 * k, T = 4 * d.t + 2 * k;
+      const al = x[A], ah = x[A + 1], bl = x[B], bh = x[B + 1];
+      const r = ${expr};
+      x[T] = r ? 0xffffffff : 0; x[T + 1] = r ? 0xffffffff : 0;
       if (r) none = false; else all = false;
     }
     if (d.rc) cr6(s, all, none);
     return pc + 4;
-  };
+  };`) as (h: unknown) => Exec;
+  return make({ cmp64s, cmp64u, cr6 });
 }
 
 // ---- loads and stores -------------------------------------------------------------------------
@@ -144,7 +155,6 @@ function und(f: (lo: number, hi: number) => [number, number]): Exec {
   };
 }
 
-const sh = (size: number) => 8 * size - 1;
 const vadduqm = (sub: boolean): Exec => (s, d, pc) => {
   const v = s.v32, a = 4 * d.a, b = 4 * d.b, t = 4 * d.t;
   // Words in significance order: dw1 low (4r+2), dw1 high (4r+3), dw0 low (4r), dw0 high (4r+1).
@@ -161,103 +171,103 @@ const vadduqm = (sub: boolean): Exec => (s, d, pc) => {
 };
 
 export const VMX_ARITH: InsnDef[] = [
-  VX('vand', 1028, 'VRT,VRA,VRB', ew(4, (a, b) => a & b)),
-  VX('vandc', 1092, 'VRT,VRA,VRB', ew(4, (a, b) => a & ~b)),
-  VX('vor', 1156, 'VRT,VRA,VRB', ew(4, (a, b) => a | b)),
-  VX('vxor', 1220, 'VRT,VRA,VRB', ew(4, (a, b) => a ^ b)),
-  VX('vnor', 1284, 'VRT,VRA,VRB', ew(4, (a, b) => ~(a | b))),
-  VX('vorc', 1348, 'VRT,VRA,VRB', ew(4, (a, b) => a | ~b)),
-  VX('vnand', 1412, 'VRT,VRA,VRB', ew(4, (a, b) => ~(a & b))),
-  VX('veqv', 1668, 'VRT,VRA,VRB', ew(4, (a, b) => ~(a ^ b))),
-  VX('vaddubm', 0, 'VRT,VRA,VRB', ew(1, (a, b) => a + b)),
-  VX('vadduhm', 64, 'VRT,VRA,VRB', ew(2, (a, b) => a + b)),
-  VX('vadduwm', 128, 'VRT,VRA,VRB', ew(4, (a, b) => a + b)),
-  VX('vaddudm', 192, 'VRT,VRA,VRB', ewd((a, b) => a + b)),
+  VX('vand', 1028, 'VRT,VRA,VRB', ew(4, 'a & b')),
+  VX('vandc', 1092, 'VRT,VRA,VRB', ew(4, 'a & ~b')),
+  VX('vor', 1156, 'VRT,VRA,VRB', ew(4, 'a | b')),
+  VX('vxor', 1220, 'VRT,VRA,VRB', ew(4, 'a ^ b')),
+  VX('vnor', 1284, 'VRT,VRA,VRB', ew(4, '~(a | b)')),
+  VX('vorc', 1348, 'VRT,VRA,VRB', ew(4, 'a | ~b')),
+  VX('vnand', 1412, 'VRT,VRA,VRB', ew(4, '~(a & b)')),
+  VX('veqv', 1668, 'VRT,VRA,VRB', ew(4, '~(a ^ b)')),
+  VX('vaddubm', 0, 'VRT,VRA,VRB', ew(1, 'a + b')),
+  VX('vadduhm', 64, 'VRT,VRA,VRB', ew(2, 'a + b')),
+  VX('vadduwm', 128, 'VRT,VRA,VRB', ew(4, 'a + b')),
+  VX('vaddudm', 192, 'VRT,VRA,VRB', ewd('const l = al + bl; rl = l; rh = ah + bh + (l > 0xffffffff ? 1 : 0);')),
   VX('vadduqm', 256, 'VRT,VRA,VRB', vadduqm(false)),
-  VX('vsububm', 1024, 'VRT,VRA,VRB', ew(1, (a, b) => a - b)),
-  VX('vsubuhm', 1088, 'VRT,VRA,VRB', ew(2, (a, b) => a - b)),
-  VX('vsubuwm', 1152, 'VRT,VRA,VRB', ew(4, (a, b) => a - b)),
-  VX('vsubudm', 1216, 'VRT,VRA,VRB', ewd((a, b) => a - b)),
+  VX('vsububm', 1024, 'VRT,VRA,VRB', ew(1, 'a - b')),
+  VX('vsubuhm', 1088, 'VRT,VRA,VRB', ew(2, 'a - b')),
+  VX('vsubuwm', 1152, 'VRT,VRA,VRB', ew(4, 'a - b')),
+  VX('vsubudm', 1216, 'VRT,VRA,VRB', ewd('const l = al - bl; rl = l; rh = ah - bh - (l < 0 ? 1 : 0);')),
   VX('vsubuqm', 1280, 'VRT,VRA,VRB', vadduqm(true)),
-  VX('vaddcuw', 384, 'VRT,VRA,VRB', ew(4, (a, b) => (a + b > 0xffffffff ? 1 : 0))),
-  VX('vsubcuw', 1408, 'VRT,VRA,VRB', ew(4, (a, b) => (a >= b ? 1 : 0))),
-  VX('vaddubs', 512, 'VRT,VRA,VRB', ew(1, (a, b, s) => satU(a + b, 1, s))),
-  VX('vadduhs', 576, 'VRT,VRA,VRB', ew(2, (a, b, s) => satU(a + b, 2, s))),
-  VX('vadduws', 640, 'VRT,VRA,VRB', ew(4, (a, b, s) => satU(a + b, 4, s))),
-  VX('vaddsbs', 768, 'VRT,VRA,VRB', ew(1, (a, b, s) => satS(sx(a, 1) + sx(b, 1), 1, s))),
-  VX('vaddshs', 832, 'VRT,VRA,VRB', ew(2, (a, b, s) => satS(sx(a, 2) + sx(b, 2), 2, s))),
-  VX('vaddsws', 896, 'VRT,VRA,VRB', ew(4, (a, b, s) => satS(sx(a, 4) + sx(b, 4), 4, s))),
-  VX('vsububs', 1536, 'VRT,VRA,VRB', ew(1, (a, b, s) => satU(a - b, 1, s))),
-  VX('vsubuhs', 1600, 'VRT,VRA,VRB', ew(2, (a, b, s) => satU(a - b, 2, s))),
-  VX('vsubuws', 1664, 'VRT,VRA,VRB', ew(4, (a, b, s) => satU(a - b, 4, s))),
-  VX('vsubsbs', 1792, 'VRT,VRA,VRB', ew(1, (a, b, s) => satS(sx(a, 1) - sx(b, 1), 1, s))),
-  VX('vsubshs', 1856, 'VRT,VRA,VRB', ew(2, (a, b, s) => satS(sx(a, 2) - sx(b, 2), 2, s))),
-  VX('vsubsws', 1920, 'VRT,VRA,VRB', ew(4, (a, b, s) => satS(sx(a, 4) - sx(b, 4), 4, s))),
-  VX('vmaxub', 2, 'VRT,VRA,VRB', ew(1, (a, b) => Math.max(a, b))),
-  VX('vmaxuh', 66, 'VRT,VRA,VRB', ew(2, (a, b) => Math.max(a, b))),
-  VX('vmaxuw', 130, 'VRT,VRA,VRB', ew(4, (a, b) => Math.max(a, b))),
-  VX('vmaxud', 194, 'VRT,VRA,VRB', ewd((a, b) => (a > b ? a : b))),
-  VX('vmaxsb', 258, 'VRT,VRA,VRB', ew(1, (a, b) => (sx(a, 1) > sx(b, 1) ? a : b))),
-  VX('vmaxsh', 322, 'VRT,VRA,VRB', ew(2, (a, b) => (sx(a, 2) > sx(b, 2) ? a : b))),
-  VX('vmaxsw', 386, 'VRT,VRA,VRB', ew(4, (a, b) => ((a | 0) > (b | 0) ? a : b))),
-  VX('vmaxsd', 450, 'VRT,VRA,VRB', ewd((a, b) => (s64(a) > s64(b) ? a : b))),
-  VX('vminub', 514, 'VRT,VRA,VRB', ew(1, (a, b) => Math.min(a, b))),
-  VX('vminuh', 578, 'VRT,VRA,VRB', ew(2, (a, b) => Math.min(a, b))),
-  VX('vminuw', 642, 'VRT,VRA,VRB', ew(4, (a, b) => Math.min(a, b))),
-  VX('vminud', 706, 'VRT,VRA,VRB', ewd((a, b) => (a < b ? a : b))),
-  VX('vminsb', 770, 'VRT,VRA,VRB', ew(1, (a, b) => (sx(a, 1) < sx(b, 1) ? a : b))),
-  VX('vminsh', 834, 'VRT,VRA,VRB', ew(2, (a, b) => (sx(a, 2) < sx(b, 2) ? a : b))),
-  VX('vminsw', 898, 'VRT,VRA,VRB', ew(4, (a, b) => ((a | 0) < (b | 0) ? a : b))),
-  VX('vminsd', 962, 'VRT,VRA,VRB', ewd((a, b) => (s64(a) < s64(b) ? a : b))),
-  VX('vavgub', 1026, 'VRT,VRA,VRB', ew(1, (a, b) => (a + b + 1) >>> 1)),
-  VX('vavguh', 1090, 'VRT,VRA,VRB', ew(2, (a, b) => (a + b + 1) >>> 1)),
-  VX('vavguw', 1154, 'VRT,VRA,VRB', ew(4, (a, b) => Math.floor((a + b + 1) / 2))),
-  VX('vavgsb', 1282, 'VRT,VRA,VRB', ew(1, (a, b) => (sx(a, 1) + sx(b, 1) + 1) >> 1)),
-  VX('vavgsh', 1346, 'VRT,VRA,VRB', ew(2, (a, b) => (sx(a, 2) + sx(b, 2) + 1) >> 1)),
-  VX('vavgsw', 1410, 'VRT,VRA,VRB', ew(4, (a, b) => Math.floor(((a | 0) + (b | 0) + 1) / 2))),
-  VX('vabsdub', 1027, 'VRT,VRA,VRB', ew(1, (a, b) => Math.abs(a - b)), { isa: '3.0' }),
-  VX('vabsduh', 1091, 'VRT,VRA,VRB', ew(2, (a, b) => Math.abs(a - b)), { isa: '3.0' }),
-  VX('vabsduw', 1155, 'VRT,VRA,VRB', ew(4, (a, b) => Math.abs(a - b)), { isa: '3.0' }),
-  VX('vmuluwm', 137, 'VRT,VRA,VRB', ew(4, (a, b) => Math.imul(a, b))),
-  VX('vslb', 260, 'VRT,VRA,VRB', ew(1, (a, b) => a << (b & 7))),
-  VX('vslh', 324, 'VRT,VRA,VRB', ew(2, (a, b) => a << (b & 15))),
-  VX('vslw', 388, 'VRT,VRA,VRB', ew(4, (a, b) => a << (b & 31))),
-  VX('vsld', 1476, 'VRT,VRA,VRB', ewd((a, b) => a << (b & 63n))),
-  VX('vsrb', 516, 'VRT,VRA,VRB', ew(1, (a, b) => a >>> (b & 7))),
-  VX('vsrh', 580, 'VRT,VRA,VRB', ew(2, (a, b) => a >>> (b & 15))),
-  VX('vsrw', 644, 'VRT,VRA,VRB', ew(4, (a, b) => a >>> (b & 31))),
-  VX('vsrd', 1732, 'VRT,VRA,VRB', ewd((a, b) => a >> (b & 63n))),
-  VX('vsrab', 772, 'VRT,VRA,VRB', ew(1, (a, b) => sx(a, 1) >> (b & 7))),
-  VX('vsrah', 836, 'VRT,VRA,VRB', ew(2, (a, b) => sx(a, 2) >> (b & 15))),
-  VX('vsraw', 900, 'VRT,VRA,VRB', ew(4, (a, b) => (a | 0) >> (b & 31))),
-  VX('vsrad', 964, 'VRT,VRA,VRB', ewd((a, b) => s64(a) >> (b & 63n))),
-  VX('vrlb', 4, 'VRT,VRA,VRB', ew(1, (a, b) => (a << (b & 7)) | (a >>> ((8 - (b & 7)) & 7)))),
-  VX('vrlh', 68, 'VRT,VRA,VRB', ew(2, (a, b) => (a << (b & 15)) | (a >>> ((16 - (b & 15)) & 15)))),
-  VX('vrlw', 132, 'VRT,VRA,VRB', ew(4, (a, b) => (a << (b & 31)) | (a >>> (32 - (b & 31))))),
-  VX('vrld', 196, 'VRT,VRA,VRB', ewd((a, b) => { const n = b & 63n; return (a << n) | (a >> ((64n - n) & 63n)); })),
+  VX('vaddcuw', 384, 'VRT,VRA,VRB', ew(4, '(a + b > 0xffffffff ? 1 : 0)')),
+  VX('vsubcuw', 1408, 'VRT,VRA,VRB', ew(4, '(a >= b ? 1 : 0)')),
+  VX('vaddubs', 512, 'VRT,VRA,VRB', ew(1, 'satU(a + b, 1, s)')),
+  VX('vadduhs', 576, 'VRT,VRA,VRB', ew(2, 'satU(a + b, 2, s)')),
+  VX('vadduws', 640, 'VRT,VRA,VRB', ew(4, 'satU(a + b, 4, s)')),
+  VX('vaddsbs', 768, 'VRT,VRA,VRB', ew(1, 'satS(sx(a, 1) + sx(b, 1), 1, s)')),
+  VX('vaddshs', 832, 'VRT,VRA,VRB', ew(2, 'satS(sx(a, 2) + sx(b, 2), 2, s)')),
+  VX('vaddsws', 896, 'VRT,VRA,VRB', ew(4, 'satS(sx(a, 4) + sx(b, 4), 4, s)')),
+  VX('vsububs', 1536, 'VRT,VRA,VRB', ew(1, 'satU(a - b, 1, s)')),
+  VX('vsubuhs', 1600, 'VRT,VRA,VRB', ew(2, 'satU(a - b, 2, s)')),
+  VX('vsubuws', 1664, 'VRT,VRA,VRB', ew(4, 'satU(a - b, 4, s)')),
+  VX('vsubsbs', 1792, 'VRT,VRA,VRB', ew(1, 'satS(sx(a, 1) - sx(b, 1), 1, s)')),
+  VX('vsubshs', 1856, 'VRT,VRA,VRB', ew(2, 'satS(sx(a, 2) - sx(b, 2), 2, s)')),
+  VX('vsubsws', 1920, 'VRT,VRA,VRB', ew(4, 'satS(sx(a, 4) - sx(b, 4), 4, s)')),
+  VX('vmaxub', 2, 'VRT,VRA,VRB', ew(1, 'Math.max(a, b)')),
+  VX('vmaxuh', 66, 'VRT,VRA,VRB', ew(2, 'Math.max(a, b)')),
+  VX('vmaxuw', 130, 'VRT,VRA,VRB', ew(4, 'Math.max(a, b)')),
+  VX('vmaxud', 194, 'VRT,VRA,VRB', ewd('const m = cmp64u(al, ah, bl, bh) === 4; rl = m ? al : bl; rh = m ? ah : bh;')),
+  VX('vmaxsb', 258, 'VRT,VRA,VRB', ew(1, '(sx(a, 1) > sx(b, 1) ? a : b)')),
+  VX('vmaxsh', 322, 'VRT,VRA,VRB', ew(2, '(sx(a, 2) > sx(b, 2) ? a : b)')),
+  VX('vmaxsw', 386, 'VRT,VRA,VRB', ew(4, '((a | 0) > (b | 0) ? a : b)')),
+  VX('vmaxsd', 450, 'VRT,VRA,VRB', ewd('const m = cmp64s(al, ah, bl, bh) === 4; rl = m ? al : bl; rh = m ? ah : bh;')),
+  VX('vminub', 514, 'VRT,VRA,VRB', ew(1, 'Math.min(a, b)')),
+  VX('vminuh', 578, 'VRT,VRA,VRB', ew(2, 'Math.min(a, b)')),
+  VX('vminuw', 642, 'VRT,VRA,VRB', ew(4, 'Math.min(a, b)')),
+  VX('vminud', 706, 'VRT,VRA,VRB', ewd('const m = cmp64u(al, ah, bl, bh) === 8; rl = m ? al : bl; rh = m ? ah : bh;')),
+  VX('vminsb', 770, 'VRT,VRA,VRB', ew(1, '(sx(a, 1) < sx(b, 1) ? a : b)')),
+  VX('vminsh', 834, 'VRT,VRA,VRB', ew(2, '(sx(a, 2) < sx(b, 2) ? a : b)')),
+  VX('vminsw', 898, 'VRT,VRA,VRB', ew(4, '((a | 0) < (b | 0) ? a : b)')),
+  VX('vminsd', 962, 'VRT,VRA,VRB', ewd('const m = cmp64s(al, ah, bl, bh) === 8; rl = m ? al : bl; rh = m ? ah : bh;')),
+  VX('vavgub', 1026, 'VRT,VRA,VRB', ew(1, '(a + b + 1) >>> 1')),
+  VX('vavguh', 1090, 'VRT,VRA,VRB', ew(2, '(a + b + 1) >>> 1')),
+  VX('vavguw', 1154, 'VRT,VRA,VRB', ew(4, 'Math.floor((a + b + 1) / 2)')),
+  VX('vavgsb', 1282, 'VRT,VRA,VRB', ew(1, '(sx(a, 1) + sx(b, 1) + 1) >> 1')),
+  VX('vavgsh', 1346, 'VRT,VRA,VRB', ew(2, '(sx(a, 2) + sx(b, 2) + 1) >> 1')),
+  VX('vavgsw', 1410, 'VRT,VRA,VRB', ew(4, 'Math.floor(((a | 0) + (b | 0) + 1) / 2)')),
+  VX('vabsdub', 1027, 'VRT,VRA,VRB', ew(1, 'Math.abs(a - b)'), { isa: '3.0' }),
+  VX('vabsduh', 1091, 'VRT,VRA,VRB', ew(2, 'Math.abs(a - b)'), { isa: '3.0' }),
+  VX('vabsduw', 1155, 'VRT,VRA,VRB', ew(4, 'Math.abs(a - b)'), { isa: '3.0' }),
+  VX('vmuluwm', 137, 'VRT,VRA,VRB', ew(4, 'Math.imul(a, b)')),
+  VX('vslb', 260, 'VRT,VRA,VRB', ew(1, 'a << (b & 7)')),
+  VX('vslh', 324, 'VRT,VRA,VRB', ew(2, 'a << (b & 15)')),
+  VX('vslw', 388, 'VRT,VRA,VRB', ew(4, 'a << (b & 31)')),
+  VX('vsld', 1476, 'VRT,VRA,VRB', ewd('const n = bl & 63; if (n === 0) { rl = al; rh = ah; } else if (n < 32) { rl = al << n; rh = (ah << n) | (al >>> (32 - n)); } else { rl = 0; rh = al << (n - 32); }')),
+  VX('vsrb', 516, 'VRT,VRA,VRB', ew(1, 'a >>> (b & 7)')),
+  VX('vsrh', 580, 'VRT,VRA,VRB', ew(2, 'a >>> (b & 15)')),
+  VX('vsrw', 644, 'VRT,VRA,VRB', ew(4, 'a >>> (b & 31)')),
+  VX('vsrd', 1732, 'VRT,VRA,VRB', ewd('const n = bl & 63; if (n === 0) { rl = al; rh = ah; } else if (n < 32) { rh = ah >>> n; rl = (al >>> n) | (ah << (32 - n)); } else { rh = 0; rl = ah >>> (n - 32); }')),
+  VX('vsrab', 772, 'VRT,VRA,VRB', ew(1, 'sx(a, 1) >> (b & 7)')),
+  VX('vsrah', 836, 'VRT,VRA,VRB', ew(2, 'sx(a, 2) >> (b & 15)')),
+  VX('vsraw', 900, 'VRT,VRA,VRB', ew(4, '(a | 0) >> (b & 31)')),
+  VX('vsrad', 964, 'VRT,VRA,VRB', ewd('const n = bl & 63; if (n === 0) { rl = al; rh = ah; } else if (n < 32) { rh = (ah | 0) >> n; rl = (al >>> n) | (ah << (32 - n)); } else { rh = (ah | 0) >> 31; rl = (ah | 0) >> (n - 32); }')),
+  VX('vrlb', 4, 'VRT,VRA,VRB', ew(1, '(a << (b & 7)) | (a >>> ((8 - (b & 7)) & 7))')),
+  VX('vrlh', 68, 'VRT,VRA,VRB', ew(2, '(a << (b & 15)) | (a >>> ((16 - (b & 15)) & 15))')),
+  VX('vrlw', 132, 'VRT,VRA,VRB', ew(4, '(a << (b & 31)) | (a >>> (32 - (b & 31)))')),
+  VX('vrld', 196, 'VRT,VRA,VRB', ewd('let n = bl & 63, x = al, y = ah; if (n & 32) { x = ah; y = al; } n &= 31; if (n === 0) { rl = x; rh = y; } else { rl = (x << n) | (y >>> (32 - n)); rh = (y << n) | (x >>> (32 - n)); }')),
 ];
 
 // ---- compares -----------------------------------------------------------------------------------
 
 export const VMX_CMP: InsnDef[] = [
-  VC('vcmpequb', 6, cmp(1, (a, b) => a === b)),
-  VC('vcmpequh', 70, cmp(2, (a, b) => a === b)),
-  VC('vcmpequw', 134, cmp(4, (a, b) => a === b)),
-  VC('vcmpequd', 199, cmpd((a, b) => a === b)),
-  VC('vcmpneb', 7, cmp(1, (a, b) => a !== b), { isa: '3.0' }),
-  VC('vcmpneh', 71, cmp(2, (a, b) => a !== b), { isa: '3.0' }),
-  VC('vcmpnew', 135, cmp(4, (a, b) => a !== b), { isa: '3.0' }),
-  VC('vcmpnezb', 263, cmp(1, (a, b) => a === 0 || b === 0 || a !== b), { isa: '3.0' }),
-  VC('vcmpnezh', 327, cmp(2, (a, b) => a === 0 || b === 0 || a !== b), { isa: '3.0' }),
-  VC('vcmpnezw', 391, cmp(4, (a, b) => a === 0 || b === 0 || a !== b), { isa: '3.0' }),
-  VC('vcmpgtub', 518, cmp(1, (a, b) => a > b)),
-  VC('vcmpgtuh', 582, cmp(2, (a, b) => a > b)),
-  VC('vcmpgtuw', 646, cmp(4, (a, b) => a > b)),
-  VC('vcmpgtud', 711, cmpd((a, b) => a > b)),
-  VC('vcmpgtsb', 774, cmp(1, (a, b) => sx(a, 1) > sx(b, 1))),
-  VC('vcmpgtsh', 838, cmp(2, (a, b) => sx(a, 2) > sx(b, 2))),
-  VC('vcmpgtsw', 902, cmp(4, (a, b) => (a | 0) > (b | 0))),
-  VC('vcmpgtsd', 967, cmpd((a, b) => s64(a) > s64(b))),
+  VC('vcmpequb', 6, cmp(1, 'a === b')),
+  VC('vcmpequh', 70, cmp(2, 'a === b')),
+  VC('vcmpequw', 134, cmp(4, 'a === b')),
+  VC('vcmpequd', 199, cmpd('al === bl && ah === bh')),
+  VC('vcmpneb', 7, cmp(1, 'a !== b'), { isa: '3.0' }),
+  VC('vcmpneh', 71, cmp(2, 'a !== b'), { isa: '3.0' }),
+  VC('vcmpnew', 135, cmp(4, 'a !== b'), { isa: '3.0' }),
+  VC('vcmpnezb', 263, cmp(1, 'a === 0 || b === 0 || a !== b'), { isa: '3.0' }),
+  VC('vcmpnezh', 327, cmp(2, 'a === 0 || b === 0 || a !== b'), { isa: '3.0' }),
+  VC('vcmpnezw', 391, cmp(4, 'a === 0 || b === 0 || a !== b'), { isa: '3.0' }),
+  VC('vcmpgtub', 518, cmp(1, 'a > b')),
+  VC('vcmpgtuh', 582, cmp(2, 'a > b')),
+  VC('vcmpgtuw', 646, cmp(4, 'a > b')),
+  VC('vcmpgtud', 711, cmpd('cmp64u(al, ah, bl, bh) === 4')),
+  VC('vcmpgtsb', 774, cmp(1, 'sx(a, 1) > sx(b, 1)')),
+  VC('vcmpgtsh', 838, cmp(2, 'sx(a, 2) > sx(b, 2)')),
+  VC('vcmpgtsw', 902, cmp(4, '(a | 0) > (b | 0)')),
+  VC('vcmpgtsd', 967, cmpd('cmp64s(al, ah, bl, bh) === 4')),
 ];
 
 // ---- permutes, shifts of the whole register, splats, merges -------------------------------------
@@ -271,23 +281,7 @@ function bytes(f: (s: St, d: Dec, i: number) => number): Exec {
   };
 }
 const byteOf = (s: St, r: number, k: number) => s.v8[bx(r, k)]!;
-/** Byte k (0..31) of the concatenation of VSRs a and b. */
-const cat = (s: St, a: number, b: number, k: number) => (k < 16 ? byteOf(s, a, k) : byteOf(s, b, k - 16));
 
-function words(f: (s: St, d: Dec, i: number) => number): Exec {
-  return (s, d, pc) => {
-    for (let i = 0; i < 4; i++) s.t32[wx(2, i)] = f(s, d, i);
-    fromScratch(s, d.t);
-    return pc + 4;
-  };
-}
-function halves(f: (s: St, d: Dec, i: number) => number): Exec {
-  return (s, d, pc) => {
-    for (let i = 0; i < 8; i++) s.t16[hx(2, i)] = f(s, d, i);
-    fromScratch(s, d.t);
-    return pc + 4;
-  };
-}
 const wordOf = (s: St, r: number, k: number) => s.v32[wx(r, k)]!;
 const halfOf = (s: St, r: number, k: number) => s.v16[hx(r, k)]!;
 
@@ -306,21 +300,20 @@ function shiftBits(left: boolean): Exec {
   };
 }
 
-function mergeBytes(high: boolean) { return bytes((s, d, i) => byteOf(s, i & 1 ? d.b : d.a, (i >> 1) + (high ? 0 : 8))); }
-function mergeHalves(high: boolean) { return halves((s, d, i) => halfOf(s, i & 1 ? d.b : d.a, (i >> 1) + (high ? 0 : 4))); }
-function mergeWords(high: boolean) { return words((s, d, i) => wordOf(s, i & 1 ? d.b : d.a, (i >> 1) + (high ? 0 : 2))); }
+/** vmrg[hl][bhw]: interleave the high (or low) halves of VRA and VRB. */
+function merge(size: 1 | 2 | 4, high: boolean) { const n = 16 / size; return pick(size, `(i & 1 ? ${n} : 0) + (i >> 1) + ${high ? 0 : n / 2}`); }
 
 export const VMX_PERMUTE: InsnDef[] = [
-  VA('vperm', 43, 'VRT,VRA,VRB,VRC', bytes((s, d, i) => cat(s, d.a, d.b, byteOf(s, d.c, i) & 31))),
-  VA('vpermr', 59, 'VRT,VRA,VRB,VRC', bytes((s, d, i) => cat(s, d.a, d.b, 31 - (byteOf(s, d.c, i) & 31))), { isa: '3.0' }),
+  VA('vperm', 43, 'VRT,VRA,VRB,VRC', pick(1, 'x8[C + (i ^ 7)] & 31')),
+  VA('vpermr', 59, 'VRT,VRA,VRB,VRC', pick(1, '31 - (x8[C + (i ^ 7)] & 31)'), { isa: '3.0' }),
   VA('vsel', 42, 'VRT,VRA,VRB,VRC', (s, d, pc) => {
     const v = s.v32;
     for (let i = 0; i < 4; i++) { const c = v[4 * d.c + i]!; v[4 * d.t + i] = (v[4 * d.a + i]! & ~c) | (v[4 * d.b + i]! & c); }
     return pc + 4;
   }),
-  VA('vsldoi', 44, 'VRT,VRA,VRB,SHB', bytes((s, d, i) => cat(s, d.a, d.b, i + d.j)), { fix: [[21, 21, 0]] }),
-  VX('vslo', 1036, 'VRT,VRA,VRB', bytes((s, d, i) => { const n = (byteOf(s, d.b, 15) >>> 3) & 15; return i + n < 16 ? byteOf(s, d.a, i + n) : 0; })),
-  VX('vsro', 1100, 'VRT,VRA,VRB', bytes((s, d, i) => { const n = (byteOf(s, d.b, 15) >>> 3) & 15; return i - n >= 0 ? byteOf(s, d.a, i - n) : 0; })),
+  VA('vsldoi', 44, 'VRT,VRA,VRB,SHB', pick(1, 'i + d.j'), { fix: [[21, 21, 0]] }),
+  VX('vslo', 1036, 'VRT,VRA,VRB', pick(1, 'i + sh < 16 ? i + sh : -1', { pre: 'const sh = (x8[B + 8] >>> 3) & 15;' })),
+  VX('vsro', 1100, 'VRT,VRA,VRB', pick(1, 'i - sh', { pre: 'const sh = (x8[B + 8] >>> 3) & 15;' })),
   VX('vsl', 452, 'VRT,VRA,VRB', shiftBits(true)),
   VX('vsr', 708, 'VRT,VRA,VRB', shiftBits(false)),
   VX('vslv', 1860, 'VRT,VRA,VRB', bytes((s, d, i) => {
@@ -331,20 +324,20 @@ export const VMX_PERMUTE: InsnDef[] = [
     const n = byteOf(s, d.b, i) & 7, x = ((i > 0 ? byteOf(s, d.a, i - 1) : 0) << 8) | byteOf(s, d.a, i);
     return (x >>> n) & 0xff;
   }), { isa: '3.0' }),
-  VX('vspltb', 524, 'VRT,VRB,UIM4V', bytes((s, d) => byteOf(s, d.b, d.a))),
-  VX('vsplth', 588, 'VRT,VRB,UIM3V', halves((s, d) => halfOf(s, d.b, d.a))),
-  VX('vspltw', 652, 'VRT,VRB,UIM2V', words((s, d) => wordOf(s, d.b, d.a))),
+  VX('vspltb', 524, 'VRT,VRB,UIM4V', pick(1, '16 + d.a')),
+  VX('vsplth', 588, 'VRT,VRB,UIM3V', pick(2, '8 + d.a')),
+  VX('vspltw', 652, 'VRT,VRB,UIM2V', pick(4, '4 + d.a')),
   VX('vspltisb', 780, 'VRT,SIM', (s, d, pc) => { s.v8.fill(d.a & 0xff, 16 * d.t, 16 * d.t + 16); return pc + 4; }),
   VX('vspltish', 844, 'VRT,SIM', (s, d, pc) => { s.v16.fill(d.a & 0xffff, 8 * d.t, 8 * d.t + 8); return pc + 4; }),
   VX('vspltisw', 908, 'VRT,SIM', (s, d, pc) => { s.v32.fill(d.a >>> 0, 4 * d.t, 4 * d.t + 4); return pc + 4; }),
-  VX('vmrghb', 12, 'VRT,VRA,VRB', mergeBytes(true)),
-  VX('vmrghh', 76, 'VRT,VRA,VRB', mergeHalves(true)),
-  VX('vmrghw', 140, 'VRT,VRA,VRB', mergeWords(true)),
-  VX('vmrglb', 268, 'VRT,VRA,VRB', mergeBytes(false)),
-  VX('vmrglh', 332, 'VRT,VRA,VRB', mergeHalves(false)),
-  VX('vmrglw', 396, 'VRT,VRA,VRB', mergeWords(false)),
-  VX('vmrgew', 1932, 'VRT,VRA,VRB', words((s, d, i) => wordOf(s, i & 1 ? d.b : d.a, i & 2))),
-  VX('vmrgow', 1676, 'VRT,VRA,VRB', words((s, d, i) => wordOf(s, i & 1 ? d.b : d.a, (i & 2) + 1))),
+  VX('vmrghb', 12, 'VRT,VRA,VRB', merge(1, true)),
+  VX('vmrghh', 76, 'VRT,VRA,VRB', merge(2, true)),
+  VX('vmrghw', 140, 'VRT,VRA,VRB', merge(4, true)),
+  VX('vmrglb', 268, 'VRT,VRA,VRB', merge(1, false)),
+  VX('vmrglh', 332, 'VRT,VRA,VRB', merge(2, false)),
+  VX('vmrglw', 396, 'VRT,VRA,VRB', merge(4, false)),
+  VX('vmrgew', 1932, 'VRT,VRA,VRB', pick(4, '(i & 1 ? 4 : 0) + (i & 2)')),
+  VX('vmrgow', 1676, 'VRT,VRA,VRB', pick(4, '(i & 1 ? 4 : 0) + (i & 2) + 1')),
 ];
 
 // ---- pack, unpack, multiply, sums ----------------------------------------------------------------
@@ -670,7 +663,8 @@ export const VMX_BITS: InsnDef[] = [
   VX('vinsertw', 909, 'VRT,VRB,UIM4V', vinsert(4), { isa: '3.0', fix: [[11, 11, 0]] }),
   VX('vinsertd', 973, 'VRT,VRB,UIM4V', vinsert(8), { isa: '3.0', fix: [[11, 11, 0]] }),
   VX('mfvscr', 1540, 'VRT', (s, d, pc) => { const t = 4 * d.t; s.v32[t] = 0; s.v32[t + 1] = 0; s.v32[t + 2] = s.vscr; s.v32[t + 3] = 0; return pc + 4; }),
-  VX('mtvscr', 1604, 'VRB', (s, d, pc) => { s.vscr = wordOf(s, d.b, 3) & 0x10001; return pc + 4; }),
+  // Only NJ and SAT are defined; the reserved bits are kept as written (as QEMU does).
+  VX('mtvscr', 1604, 'VRB', (s, d, pc) => { s.vscr = wordOf(s, d.b, 3); return pc + 4; }),
 ];
 
 export const VMX: InsnDef[] = [...VMX_LOADSTORE, ...VMX_ARITH, ...VMX_CMP, ...VMX_PERMUTE, ...VMX_WIDE, ...VMX_BITS];
