@@ -16,6 +16,7 @@ import { scenario as otherSvmPage } from './scenarios/12-page-from-other-svm.js'
 import { scenario as chosenRandom } from './scenarios/13-chosen-random.js';
 import { scenario as tamperAtRest } from './scenarios/14-tamper-at-rest.js';
 import { scenario as unauthorizedMachine } from './scenarios/15-unauthorized-machine.js';
+import { scenario as tpmSubstitution } from './scenarios/16-tpm-substitution.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -33,6 +34,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   chosenRandom,
   tamperAtRest,
   unauthorizedMachine,
+  tpmSubstitution,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
