@@ -17,6 +17,7 @@ import { scenario as chosenRandom } from './scenarios/13-chosen-random.js';
 import { scenario as tamperAtRest } from './scenarios/14-tamper-at-rest.js';
 import { scenario as unauthorizedMachine } from './scenarios/15-unauthorized-machine.js';
 import { scenario as tpmSubstitution } from './scenarios/16-tpm-substitution.js';
+import { scenario as rogueUltravisor } from './scenarios/17-rogue-ultravisor.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -35,6 +36,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   tamperAtRest,
   unauthorizedMachine,
   tpmSubstitution,
+  rogueUltravisor,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
