@@ -18,6 +18,7 @@ import { scenario as tamperAtRest } from './scenarios/14-tamper-at-rest.js';
 import { scenario as unauthorizedMachine } from './scenarios/15-unauthorized-machine.js';
 import { scenario as tpmSubstitution } from './scenarios/16-tpm-substitution.js';
 import { scenario as rogueUltravisor } from './scenarios/17-rogue-ultravisor.js';
+import { scenario as lieInPageIn } from './scenarios/18-lie-page-in.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -37,6 +38,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   unauthorizedMachine,
   tpmSubstitution,
   rogueUltravisor,
+  lieInPageIn,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
