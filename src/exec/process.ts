@@ -14,7 +14,9 @@ import { disasm } from '../hw/cpu/isa/disasm.js';
 import { parseElf, PT_LOAD, PF_R, PF_W, PF_X, type ElfImage } from './elf.js';
 import { UserMemory, PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC } from './memory.js';
 import { FdTable, type StdIo } from './files.js';
-import { syscall, type Args } from './syscalls.js';
+import { syscall, NR, type Args } from './syscalls.js';
+
+const SYSCALL_NAMES = new Map(Object.entries(NR).map(([k, v]) => [v as number, k]));
 
 /** The processors `pef exec` can present: what the auxiliary vector advertises. */
 export const CPUS = {
@@ -52,6 +54,8 @@ export interface ExecOptions {
   engine?: 'blocks' | 'interp';
   /** Block engine: runs of a block before it is translated (0: translate at once; tests use it). */
   hot?: number;
+  /** Called with one line per system call (number, arguments, result), like strace. */
+  strace?: (line: string) => void;
   /** Stop after this many instructions (a runaway program); undefined = no limit. */
   maxInstructions?: number;
 }
@@ -241,7 +245,10 @@ export class LinuxProcess implements Sys {
     const g = this.regs;
     const nr = g.gpr[0]!;
     const a: Args = [g.gprNum(3), g.gprNum(4), g.gprNum(5), g.gprNum(6), g.gprNum(7), g.gprNum(8)];
-    const r = syscall(this, nr, a);
+    const sn = (n: number) => (g.gpr[2 * n + 1]! | 0) * 0x100000000 + g.gpr[2 * n]!;
+    const sa: Args = [sn(3), sn(4), sn(5), sn(6), sn(7), sn(8)];
+    const r = syscall(this, nr, a, sa);
+    if (this.opts.strace) this.opts.strace(`${SYSCALL_NAMES.get(nr) ?? `syscall_${nr}`}(${sa.slice(0, 4).map((x) => (Math.abs(x) > 4096 ? '0x' + a[sa.indexOf(x)]!.toString(16) : String(x))).join(', ')}) = ${r < 0 ? `-1 errno ${-r}` : r}`);
     if (r < 0) { g.setGprNum(3, -r); this.st.cr |= 0x10000000; }
     else { g.setGprNum(3, r); this.st.cr &= ~0x10000000; }
     return this.exited !== null || this.killed !== null ? -1 : pc + 4;

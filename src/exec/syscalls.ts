@@ -13,7 +13,7 @@ export const NR = {
   exit: 1, read: 3, write: 4, close: 6, unlink: 10, time: 13, lseek: 19, getpid: 20, getuid: 24, access: 33, kill: 37,
   rename: 38, dup: 41, times: 43, brk: 45, getgid: 47, geteuid: 49, getegid: 50, ioctl: 54, fcntl: 55, umask: 60,
   dup2: 63, getppid: 64, getrusage: 77, gettimeofday: 78, readlink: 85, mmap: 90, munmap: 91, ftruncate: 93,
-  fstat: 108, sysinfo: 116, fsync: 118, uname: 122, mprotect: 125, readv: 145, writev: 146, sched_yield: 158,
+  fstat: 108, sysinfo: 116, _llseek: 140, fsync: 118, uname: 122, mprotect: 125, readv: 145, writev: 146, sched_yield: 158,
   nanosleep: 162, mremap: 163, prctl: 171, rt_sigaction: 173, rt_sigprocmask: 174, pread64: 179, pwrite64: 180,
   getcwd: 182, sigaltstack: 185, ugetrlimit: 190, getdents64: 202, madvise: 205, gettid: 207, futex: 221,
   sched_getaffinity: 223, set_tid_address: 232, exit_group: 234, clock_gettime: 246, clock_getres: 247,
@@ -31,7 +31,6 @@ const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0
 
 export type Args = [number, number, number, number, number, number];
 
-const s64 = (v: number) => (v >= 2 ** 63 ? v - 2 ** 64 : v);
 const fdArg = (v: number) => (v | 0); // int arguments arrive sign-extended in 64-bit registers
 
 function statBytes(st: fs.Stats): Uint8Array {
@@ -93,8 +92,11 @@ function timespec(ns: bigint): Uint8Array {
   return b;
 }
 
-/** Perform system call `nr`; returns the result (>= 0) or -errno. */
-export function syscall(p: LinuxProcess, nr: number, a: Args): number {
+/**
+ * Perform system call `nr` with arguments `a` (unsigned) and `sa` (the same registers read as
+ * signed 64-bit numbers); returns the result (>= 0) or -errno.
+ */
+export function syscall(p: LinuxProcess, nr: number, a: Args, sa: Args): number {
   const m = p.mem;
   try {
     switch (nr) {
@@ -151,13 +153,20 @@ export function syscall(p: LinuxProcess, nr: number, a: Args): number {
         return p.fds.add({ kind: 'file', hostFd, pos: 0, path: hp, append: (flags & O_APPEND) !== 0, dir: st?.isDirectory() ?? false });
       }
       case NR.close: return p.fds.close(fdArg(a[0])) ? 0 : -E.BADF;
-      case NR.lseek: {
+      case NR.lseek: case NR._llseek: {
+        // _llseek(fd, offset_high, offset_low, loff_t *result, whence) is what glibc uses on powerpc.
         const f = p.fds.get(fdArg(a[0])); if (!f) return -E.BADF;
         if (f.kind !== 'file') return -E.SPIPE;
-        const off = s64(a[1]);
-        const base = a[2] === 0 ? 0 : a[2] === 1 ? f.pos : a[2] === 2 ? fs.fstatSync(f.hostFd).size : NaN;
+        const off = nr === NR.lseek ? sa[1] : (a[1] | 0) * 2 ** 32 + (a[2] >>> 0);
+        const whence = nr === NR.lseek ? a[2] : a[4];
+        const base = whence === 0 ? 0 : whence === 1 ? f.pos : whence === 2 ? fs.fstatSync(f.hostFd).size : NaN;
         if (Number.isNaN(base) || base + off < 0) return -E.INVAL;
         f.pos = base + off;
+        if (nr === NR._llseek) {
+          const b = new Uint8Array(8); new DataView(b.buffer).setBigInt64(0, BigInt(f.pos), true);
+          m.write(a[3], b);
+          return 0;
+        }
         return f.pos;
       }
       case NR.fstat: case NR.newfstatat: {

@@ -34,16 +34,17 @@ const CACHE = join(tmpdir(), 'pef-isa-cache');
 
 /** Compile C sources (static, -O2) for a CPU; cached by content. Returns the binary's path. */
 export function build(sources: string[], cpu: CpuName, extra: string[] = []): string {
-  const flags = ['-static', '-O2', `-mcpu=${cpu}`, ...extra];
+  const flags = ['-static', '-O2', `-mcpu=${cpu}`];
   const h = createHash('sha256');
-  h.update(flags.join(' '));
+  h.update([...flags, ...extra].join(' '));
   for (const s of sources) h.update(readFileSync(s));
   const key = h.digest('hex').slice(0, 24);
   mkdirSync(CACHE, { recursive: true });
   const out = join(CACHE, `${key}-${cpu}`);
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.tmp`;
-  const r = spawnSync(GCC, [...flags, '-o', tmp, ...sources], { encoding: 'utf8' });
+  // Libraries (and other extra arguments) follow the sources, as the linker needs.
+  const r = spawnSync(GCC, [...flags, '-o', tmp, ...sources, ...extra], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${GCC} failed for ${sources.join(' ')}:\n${r.stderr}`);
   renameSync(tmp, out);
   return out;
