@@ -19,6 +19,7 @@ import { scenario as unauthorizedMachine } from './scenarios/15-unauthorized-mac
 import { scenario as tpmSubstitution } from './scenarios/16-tpm-substitution.js';
 import { scenario as rogueUltravisor } from './scenarios/17-rogue-ultravisor.js';
 import { scenario as lieInPageIn } from './scenarios/18-lie-page-in.js';
+import { scenario as transactionalMemory } from './scenarios/21-transactional-memory.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -39,6 +40,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   tpmSubstitution,
   rogueUltravisor,
   lieInPageIn,
+  transactionalMemory,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
