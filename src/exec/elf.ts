@@ -6,6 +6,10 @@ export const EM_PPC64 = 21;
 export const PT_LOAD = 1, PT_INTERP = 3, PT_PHDR = 6, PT_TLS = 7;
 export const PF_X = 1, PF_W = 2, PF_R = 4;
 
+/** Limits a loader applies (a 4 GiB segment, the 47-bit user address space of ppc64 Linux). */
+export const MAX_SEGMENT = 2 ** 32;
+export const USER_TOP = 2 ** 47;
+
 export class ElfError extends Error {
   constructor(readonly offset: number, message: string) { super(`${message} (at offset ${offset})`); this.name = 'ElfError'; }
 }
@@ -60,9 +64,14 @@ export function parseElf(buf: Uint8Array): ElfImage {
       if (p.offset + p.filesz > buf.length) throw new ElfError(o + 8, `segment ${i} extends beyond the end of the file`);
       if (p.filesz > p.memsz) throw new ElfError(o + 32, `segment ${i} file size exceeds its memory size`);
     }
+    if (p.type === PT_LOAD) {
+      if (p.memsz > MAX_SEGMENT) throw new ElfError(o + 40, `segment ${i} is larger than ${MAX_SEGMENT} bytes`);
+      if (p.vaddr + p.memsz > USER_TOP) throw new ElfError(o + 16, `segment ${i} lies outside the user address space`);
+    }
     if (p.type === PT_INTERP) interp = Buffer.from(buf.subarray(p.offset, p.offset + p.filesz)).toString('latin1').replace(/\0.*$/s, '');
     phdrs.push(p);
   }
   if (!phdrs.some((p) => p.type === PT_LOAD)) throw new ElfError(phoff, 'no loadable segment');
+  if (entry >= USER_TOP) throw new ElfError(24, 'entry point outside the user address space');
   return { type: etype === 2 ? 'exec' : 'dyn', entry, phoff, phentsize, phnum, phdrs, abi: (flags & 3) === 1 ? 1 : 2, interp };
 }

@@ -23,6 +23,7 @@ const PROGRAMS: Prog[] = [
   { name: 'sys' },
   { name: 'vector' },
   { name: 'sha256', args: () => ['1048576'] },
+  { name: 'crash' },
 ];
 
 for (const p of PROGRAMS) {

@@ -10,6 +10,7 @@ import { register as machine } from './machine.js';
 import { register as firmware } from './firmware.js';
 import { register as run } from './run.js';
 import { register as attack } from './attack.js';
+import { register as exec } from './exec.js';
 
 export type Register = (program: Command, ctx: CliContext) => void;
 
@@ -23,4 +24,5 @@ export const COMMANDS: Register[] = [
   firmware,
   run,
   attack,
+  exec,
 ];
