@@ -64,7 +64,7 @@ function scriptOf(head: Uint8Array): string | undefined {
 }
 
 /** A name packed big-endian into four registers, NUL-padded (UV_ESMB_GET_FILE's convention). */
-function packName(name: string): bigint[] {
+export function packName(name: string): bigint[] {
   const b = new Uint8Array(32);
   b.set(new TextEncoder().encode(name).subarray(0, 32));
   const dv = new DataView(b.buffer);
