@@ -13,7 +13,7 @@ export function fuzzTarget(target: string, o: FuzzOptions): Promise<FuzzOutcome>
   const sab = new SharedArrayBuffer(16 + INPUT_MAX);
   const hdr = new Int32Array(sab, 0, 4);
   hdr[0] = -1;
-  const job: Job = { target, seed: o.seed, runs: o.runs, sab, slowMs: o.slowMs ?? 1000 };
+  const job: Job = { target, seed: o.seed, runs: o.runs, sab, slowMs: o.slowMs ?? 10_000 }; // generous: a loaded 2-core CI machine stalls single calls for seconds; the hang watchdog is the real guard
   const w = new Worker(BOOT, { eval: true, workerData: job });
   return new Promise((resolve, reject) => {
     let last = -1;
