@@ -56,6 +56,7 @@ function parseValue(text: string, kind: string, pc: number): number {
     if (t in CRBIT_NAMES) return CRBIT_NAMES[t]!;
   }
   if (kind === 'target') {
+    if (t === '.') return 0;
     if ((m = /^\.([+-]\d+)$/.exec(t))) return Number(m[1]);
     return Number(t) - pc;
   }
