@@ -19,6 +19,7 @@ import { scenario as unauthorizedMachine } from './scenarios/15-unauthorized-mac
 import { scenario as tpmSubstitution } from './scenarios/16-tpm-substitution.js';
 import { scenario as rogueUltravisor } from './scenarios/17-rogue-ultravisor.js';
 import { scenario as lieInPageIn } from './scenarios/18-lie-page-in.js';
+import { scenario as unshareBehindBack } from './scenarios/19-unshare-behind-back.js';
 import { scenario as bounceAfterUnshare } from './scenarios/20-bounce-after-unshare.js';
 import { scenario as transactionalMemory } from './scenarios/21-transactional-memory.js';
 import { scenario as wrongCaller } from './scenarios/22-wrong-caller.js';
@@ -42,6 +43,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   tpmSubstitution,
   rogueUltravisor,
   lieInPageIn,
+  unshareBehindBack,
   bounceAfterUnshare,
   transactionalMemory,
   wrongCaller,
