@@ -6,6 +6,7 @@ import { convertBench } from './convert.js';
 import { uvBench } from './uv.js';
 import { tpmBench } from './tpm.js';
 import { runBench } from './run.js';
+import { isaBench } from './isa.js';
 
 /** `count` is the --count flag: the problem size for benchmarks that scale (e.g. ESM recipients). */
 export interface BenchContext { json: boolean; log: (s: string) => void; count?: number }
@@ -18,4 +19,5 @@ export const BENCHES: Record<string, Bench> = {
   uv: uvBench,
   tpm: tpmBench,
   run: runBench,
+  isa: isaBench,
 };
