@@ -23,6 +23,7 @@ import { scenario as unshareBehindBack } from './scenarios/19-unshare-behind-bac
 import { scenario as bounceAfterUnshare } from './scenarios/20-bounce-after-unshare.js';
 import { scenario as transactionalMemory } from './scenarios/21-transactional-memory.js';
 import { scenario as wrongCaller } from './scenarios/22-wrong-caller.js';
+import { scenario as exhaustSecureMemory } from './scenarios/23-exhaust-secure-memory.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -47,6 +48,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   bounceAfterUnshare,
   transactionalMemory,
   wrongCaller,
+  exhaustSecureMemory,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
