@@ -66,6 +66,7 @@ async function crowded(ctx: AttackContext, cs: Canary, honestPageOut: boolean) {
     // Nor does it reclaim on its own (UV_PAGE_OUT of another VM's pages to make room).
     ucall(cpu: Cpu, nr: number): Gen | undefined {
       if (honestPageOut || nr !== UV.UV_PAGE_OUT) return undefined;
+      // eslint-disable-next-line require-yield
       return (function* (): Gen { refused++; cpu.regs.setGpr(3, rc64(U.U_BUSY)); })();
     },
   };
