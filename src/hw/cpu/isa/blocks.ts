@@ -7,7 +7,8 @@
 
 import { HardwareInterrupt } from '../../faults.js';
 import { decode } from './decode.js';
-import { mulhu32, mulhs32 } from './alu.js';
+import { mulhu32, mulhs32, cmp64s, cmp64u } from './alu.js';
+import { sx, satU, satS } from './table/vmx.js';
 import { JIT_MAY_FAULT, bcCond } from './table/jit.js';
 import type { CodeSource, RunStop } from './interp.js';
 import type { St } from './state.js';
@@ -25,11 +26,15 @@ export class Block {
 }
 
 /** Helpers the translated code may call (kept to a few small, monomorphic functions). */
-const HELPERS = { mulhu32, mulhs32 };
+const HELPERS = { mulhu32, mulhs32, sx, satU, satS, cmp64s, cmp64u };
 /** Iterations a self-looping block runs before returning to the dispatcher (bounds a call). */
 const LOOP_LIMIT = 1 << 16;
 
-/** Records which GPRs a block's templates read and write, naming them as JS locals. */
+/**
+ * Records which GPRs a block's templates read and write, naming them as JS locals. The locals
+ * hold each half as an int32 (so V8 keeps them in machine registers as Word32); templates
+ * compare with `>>> 0` where a half's unsigned value matters.
+ */
 class LocalCtx implements JitCtx {
   readonly used = new Set<number>();
   readonly written = new Set<number>();
@@ -38,7 +43,7 @@ class LocalCtx implements JitCtx {
   hi(r: number): string { this.used.add(r); return `r${r}h`; }
   set(r: number, lo: string, hi: string): string {
     this.used.add(r); this.written.add(r);
-    return `{ const l$ = (${lo}) >>> 0, h$ = (${hi}) >>> 0; r${r}l = l$; r${r}h = h$; }`;
+    return `{ const l$ = (${lo}) | 0, h$ = (${hi}) | 0; r${r}l = l$; r${r}h = h$; }`;
   }
   get cr(): string { this.crUsed = true; return 'cr'; }
 }
@@ -60,11 +65,13 @@ export function compileBlock(b: Block): (s: St) => number {
   const written = [...probe.written].sort((x, y) => x - y);
   const hasCalls = b.decs.some((d, i) => !d.def.jit || d.def.jit(d, b.start + 4 * i, new LocalCtx()) === null);
   const crLive = probe.crUsed || hasCalls;
-  const flush = written.map((r) => `g[${2 * r}] = r${r}l; g[${2 * r + 1}] = r${r}h;`).join(' ') + (crLive ? ' s.cr = cr;' : '');
-  const reload = used.map((r) => `r${r}l = g[${2 * r}]; r${r}h = g[${2 * r + 1}];`).join(' ') + (crLive ? ' cr = s.cr;' : '');
   const last = b.decs[n - 1]!;
-  const selfLoop = last.def.mnem === 'bc' && last.def.jit && !last.lk && !last.aa && b.start + 4 * (n - 1) + last.i === b.start;
-
+  const selfLoop = last.def.mnem === 'bc' && last.def.jit !== undefined && !last.lk && !last.aa && b.start + 4 * (n - 1) + last.i === b.start;
+  // A loop counted by CTR keeps CTR in locals too, unless something else in it touches CTR.
+  const ctrLocal = selfLoop && !hasCalls && (last.t & 4) === 0 &&
+    !b.decs.slice(0, -1).some((d, i) => /lc\[[23]\]/.test(d.def.jit!(d, b.start + 4 * i, new LocalCtx()) ?? ''));
+  const flush = written.map((r) => `g[${2 * r}] = r${r}l; g[${2 * r + 1}] = r${r}h;`).join(' ') + (crLive ? ' s.cr = cr;' : '') + (ctrLocal ? ' lc[2] = ctrl; lc[3] = ctrh;' : '');
+  const reload = used.map((r) => `r${r}l = g[${2 * r}] | 0; r${r}h = g[${2 * r + 1}] | 0;`).join(' ') + (crLive ? ' cr = s.cr;' : '');
   const c = new LocalCtx();
   const params: string[] = ['H'];
   const args: unknown[] = [HELPERS];
@@ -75,7 +82,7 @@ export function compileBlock(b: Block): (s: St) => number {
     const pc = b.start + 4 * i;
     const isLast = i === n - 1;
     if (isLast && selfLoop) {
-      body += `${bcCond(d, c)}\nif (ok && ++it < ${LOOP_LIMIT}) continue;\n${flush} s.loops = it; return ok ? ${b.start} : ${pc + 4};\n`;
+      body += `${bcCond(d, c, ctrLocal ? ['ctrl', 'ctrh'] : undefined)}\nif (ok && ++it < ${LOOP_LIMIT}) continue;\n${flush} s.loops = it; return ok ? ${b.start} : ${pc + 4};\n`;
       ended = true;
       break;
     }
@@ -98,10 +105,11 @@ export function compileBlock(b: Block): (s: St) => number {
     else body += `x${i}(s, d${i}, ${pc}); ${reload}\n`;
   }
   if (!ended) body += `${flush} s.loops = it; return ${b.start + 4 * n};\n`;
-  const decl = used.map((r) => `r${r}l = g[${2 * r}], r${r}h = g[${2 * r + 1}]`);
+  const decl = used.map((r) => `r${r}l = g[${2 * r}] | 0, r${r}h = g[${2 * r + 1}] | 0`);
   if (crLive) decl.push('cr = s.cr');
+  if (ctrLocal) decl.push('ctrl = lc[2] | 0', 'ctrh = lc[3] | 0');
   const src = [
-    'const g = s.g, lc = s.lc, v = s.v32, m = s.m, t32 = s.t32;',
+    'const g = s.g, lc = s.lc, v = s.v32, v8 = s.v8, v16 = s.v16, m = s.m, t32 = s.t32, t16 = s.t16, t8 = s.t8;',
     decl.length ? `let ${decl.join(', ')};` : '',
     'let k = 0, it = 0;',
     'try {',

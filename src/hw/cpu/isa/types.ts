@@ -102,7 +102,7 @@ export interface InsnDef {
  * locals for the length of a block (see blocks.ts).
  */
 export interface JitCtx {
-  /** Expression reading the low / high 32 bits of GPR r (a uint32). */
+  /** Expression reading the low / high 32 bits of GPR r, as an int32 (the bits, signed). */
   lo(r: number): string;
   hi(r: number): string;
   /** Statement setting GPR r from two expressions (evaluated before either half is written). */
@@ -113,6 +113,14 @@ export interface JitCtx {
 
 /** A code template (see InsnDef.jit). */
 export type Jit = (d: Dec, pc: number, c: JitCtx) => string | null;
+
+/**
+ * Semantics built from an expression (vector element-wise operations, fixed permutes) carry
+ * their own template, derived from the same expression, so the translator needs no second copy.
+ */
+const EXEC_JIT = new WeakMap<Exec, Jit>();
+export function withJit(exec: Exec, jit: Jit): Exec { EXEC_JIT.set(exec, jit); return exec; }
+export function jitOf(exec: Exec): Jit | undefined { return EXEC_JIT.get(exec); }
 
 /** Parsed operand list of a table entry. */
 export interface Operand { field: FieldName; /** printed as disp(base) with the next operand */ paren?: boolean }

@@ -3,6 +3,7 @@
 // results that read their own sources can be built there and copied.
 
 import type { St } from './state.js';
+import { withJit, type Dec, type Exec } from './types.js';
 
 /** v8 index of byte element k of VSR r. */
 export const bx = (r: number, k: number) => 16 * r + (k ^ 7);
@@ -50,7 +51,7 @@ export const VSCR_SAT = 1;
  * zero when SEL is outside it. `sel` is an expression in i, d, x8 (the byte view) and whatever
  * `pre` declares.
  */
-export function pick(size: 1 | 2 | 4, sel: string, opts: { pre?: string; second?: 'b' | 't' } = {}): (s: St, d: import('./types.js').Dec, pc: number) => number {
+export function pick(size: 1 | 2 | 4, sel: string, opts: { pre?: string; second?: 'b' | 't' } = {}): Exec {
   const arr = size === 1 ? '8' : size === 2 ? '16' : '32', n = 16 / size, X = 8 / size - 1, base = 32 / size;
   const make = new Function(`return function pick(s, d, pc) {
     const x = s.v${arr}, x8 = s.v8, t = s.t${arr}, A = ${n} * d.a, B = ${n} * d.${opts.second ?? 'b'}, C = 16 * d.c;
@@ -62,6 +63,29 @@ export function pick(size: 1 | 2 | 4, sel: string, opts: { pre?: string; second?
     const w = s.t32, v = s.v32, o = 4 * d.t;
     v[o] = w[8]; v[o + 1] = w[9]; v[o + 2] = w[10]; v[o + 3] = w[11];
     return pc + 4;
-  };`) as () => (s: St, d: import('./types.js').Dec, pc: number) => number;
-  return make();
+  };`) as () => Exec;
+  const exec = make();
+  const dataDependent = opts.pre !== undefined || sel.includes('x8');
+  const selAt = new Function('i', 'd', `return ${sel};`) as (i: number, d: Dec) => number;
+  return withJit(exec, (d) => {
+    const A = n * d.a, B = n * (opts.second === 't' ? d.t : d.b), T = n * d.t, x = `v${arr === '32' ? '' : arr}`;
+    if (dataDependent) {
+      // Selection from data (vperm, vslo, ...): the same loop with the registers as constants.
+      // The loop of the semantics, with v8 for x8 and the decoded fields as constants.
+      const konst = (e: string) => e.replace(/\bx8\b/g, 'v8').replace(/\bd\.([tabcijk])\b/g, (_m, f: 't') => String(d[f]));
+      return `{ const A = ${A}, B = ${B}, C = ${16 * d.c}; ${konst(opts.pre ?? '')}
+        for (let i = 0; i < ${n}; i++) { const k = ${konst(sel)};
+          t${arr}[${base} + (i ^ ${X})] = k >= 0 && k < ${n} ? ${x}[A + (k ^ ${X})] : k >= ${n} && k < ${2 * n} ? ${x}[B + ((k - ${n}) ^ ${X})] : 0; }
+        v[${4 * d.t}] = t32[8]; v[${4 * d.t + 1}] = t32[9]; v[${4 * d.t + 2}] = t32[10]; v[${4 * d.t + 3}] = t32[11]; }`;
+    }
+    // A fixed permutation: read every source element, then write the target (aliasing is safe).
+    const reads: string[] = [], writes: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = selAt(i, d);
+      const src = k >= 0 && k < n ? `${x}[${A + (k ^ X)}]` : k >= n && k < 2 * n ? `${x}[${B + ((k - n) ^ X)}]` : '0';
+      reads.push(`e${i} = ${src}`);
+      writes.push(`${x}[${T + (i ^ X)}] = e${i};`);
+    }
+    return `{ const ${reads.join(', ')}; ${writes.join(' ')} }`;
+  });
 }

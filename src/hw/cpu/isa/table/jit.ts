@@ -18,14 +18,19 @@ const num = (v: number) => [U(v % TWO32 < 0 ? v % TWO32 + TWO32 : v % TWO32), U(
 const cr0 = (c: JitCtx, l: string, h: string) => `${c.cr} = (${c.cr} & 268435455) | ((((${h}) | 0) < 0 ? 8 : ((${h}) | (${l})) !== 0 ? 4 : 2) | (s.xer >>> 31)) << 28;`;
 const rc0 = (d: Dec, c: JitCtx, r: number) => (d.rc ? ' ' + cr0(c, c.lo(r), c.hi(r)) : '');
 
+const u = (e: string) => `(${e} >>> 0)`;
+
 /** The effective address of a D/DS-form access, as an expression. */
 function eaD(d: Dec, c: JitCtx): string {
-  return d.a === 0 ? String(d.i) : `(${c.hi(d.a)} * 4294967296 + ${c.lo(d.a)} + ${d.i})`;
+  if (d.a === 0) return String(d.i);
+  // Below 2^31 (code, data, heap and stack of most programs) the address stays a small integer.
+  const lo = c.lo(d.a), hi = c.hi(d.a);
+  return `(${hi} === 0 && ${lo} >= 0 ? ${lo} + ${d.i} : ${u(hi)} * 4294967296 + ${u(lo)} + ${d.i})`;
 }
 /** An X-form access: declares `ea` (modulo 2^64, the index may be negative). */
 function eaX(d: Dec, c: JitCtx): string {
-  if (d.a === 0) return `const ea = ${c.hi(d.b)} * 4294967296 + ${c.lo(d.b)};`;
-  return `const l_ = ${c.lo(d.a)} + ${c.lo(d.b)}; const ea = ((${c.hi(d.a)} + ${c.hi(d.b)} + (l_ > 4294967295 ? 1 : 0)) >>> 0) * 4294967296 + (l_ >>> 0);`;
+  if (d.a === 0) return `const ea = ${u(c.hi(d.b))} * 4294967296 + ${u(c.lo(d.b))};`;
+  return `const l_ = ${u(c.lo(d.a))} + ${u(c.lo(d.b))}; const ea = ((${c.hi(d.a)} + ${c.hi(d.b)} + (l_ > 4294967295 ? 1 : 0)) >>> 0) * 4294967296 + (l_ >>> 0);`;
 }
 const setRa = (d: Dec, c: JitCtx) => c.set(d.a, 'ea', 'Math.floor(ea / 4294967296)');
 
@@ -59,25 +64,33 @@ function cmpTemplate(d: Dec, c: JitCtx, signed: boolean, imm: boolean): string {
   const sh = 28 - 4 * d.t;
   let e: string;
   if (!d.j) {
-    const x = signed ? `(${c.lo(d.a)} | 0)` : c.lo(d.a);
-    const y = imm ? String(signed ? d.i : d.i >>> 0) : signed ? `(${c.lo(d.b)} | 0)` : c.lo(d.b);
+    const x = signed ? c.lo(d.a) : u(c.lo(d.a));
+    const y = imm ? String(signed ? d.i : d.i >>> 0) : signed ? c.lo(d.b) : u(c.lo(d.b));
     e = `const x = ${x}, y = ${y}; const cc = x < y ? 8 : x > y ? 4 : 2;`;
   } else {
-    const [il, ih] = imm ? [U(d.i), signed ? (d.i < 0 ? '-1' : '0') : '0'] : [c.lo(d.b), signed ? `(${c.hi(d.b)} | 0)` : c.hi(d.b)];
-    const ah = signed ? `(${c.hi(d.a)} | 0)` : c.hi(d.a);
-    e = `const xh = ${ah}, yh = ${ih}, xl = ${c.lo(d.a)}, yl = ${il}; const cc = xh !== yh ? (xh < yh ? 8 : 4) : xl === yl ? 2 : xl < yl ? 8 : 4;`;
+    const [il, ih] = imm ? [U(d.i), signed ? (d.i < 0 ? '-1' : '0') : '0'] : [u(c.lo(d.b)), signed ? c.hi(d.b) : u(c.hi(d.b))];
+    const ah = signed ? c.hi(d.a) : u(c.hi(d.a));
+    e = `const xh = ${ah}, yh = ${ih}, xl = ${u(c.lo(d.a))}, yl = ${il}; const cc = xh !== yh ? (xh < yh ? 8 : 4) : xl === yl ? 2 : xl < yl ? 8 : 4;`;
   }
   return `{ ${e} ${c.cr} = (${c.cr} & ${~(0xf << sh)}) | ((cc | (s.xer >>> 31)) << ${sh}); }`;
 }
 
-/** The condition of a bc-family branch as statements declaring `ok` (CTR decremented first). */
-export function bcCond(d: Dec, c: JitCtx): string {
+/**
+ * The condition of a bc-family branch as statements declaring `ok` (CTR decremented first).
+ * `ctr` names locals holding CTR's halves (a looping block keeps CTR in them) instead of lc[].
+ */
+export function bcCond(d: Dec, c: JitCtx, ctr?: [string, string]): string {
   const bo = d.t;
   let out = '';
   const parts: string[] = [];
   if ((bo & 4) === 0) {
-    out += '{ const c_ = lc[2]; if (c_ === 0) lc[3] = lc[3] - 1; lc[2] = c_ - 1; } ';
-    parts.push(`((lc[2] | lc[3]) ${bo & 2 ? '===' : '!=='} 0)`);
+    if (ctr) {
+      out += `if (${ctr[0]} === 0) ${ctr[1]} = (${ctr[1]} - 1) | 0; ${ctr[0]} = (${ctr[0]} - 1) | 0; `;
+      parts.push(`((${ctr[0]} | ${ctr[1]}) ${bo & 2 ? '===' : '!=='} 0)`);
+    } else {
+      out += '{ const c_ = lc[2]; if (c_ === 0) lc[3] = lc[3] - 1; lc[2] = c_ - 1; } ';
+      parts.push(`((lc[2] | lc[3]) ${bo & 2 ? '===' : '!=='} 0)`);
+    }
   }
   if ((bo & 16) === 0) parts.push(`((${c.cr} >>> ${31 - d.a}) & 1) === ${(bo >>> 3) & 1}`);
   return out + `const ok = ${parts.length ? parts.join(' && ') : 'true'};`;
@@ -110,20 +123,37 @@ const stD = (w: Width): Jit => (d, _pc, c) => storeFrom(c, d.t, w, eaD(d, c));
 const stDU = (w: Width): Jit => (d, _pc, c) => `{ const ea = ${eaD(d, c)}; ${storeFrom(c, d.t, w, 'ea')} ${setRa(d, c)} }`;
 const stX = (w: Width): Jit => (d, _pc, c) => `{ ${eaX(d, c)} ${storeFrom(c, d.t, w, 'ea')} }`;
 
+/** RT = (RA|0) + a sign-extended immediate; the carry out of the low word by unsigned comparison. */
 const addImm = (d: Dec, c: JitCtx, v: number) => {
-  const il = U(v), ih = v < 0 ? '4294967295' : '0';
-  if (d.a === 0) return c.set(d.t, il, ih);
-  return `{ const l = ${c.lo(d.a)} + ${il}; ${c.set(d.t, 'l', `${c.hi(d.a)} + ${ih} + (l > 4294967295 ? 1 : 0)`)} }`;
+  const ih = v < 0 ? '-1' : '0';
+  if (d.a === 0) return c.set(d.t, String(v | 0), ih);
+  return `{ const a_ = ${c.lo(d.a)}, l = (a_ + ${v | 0}) | 0; ${c.set(d.t, 'l', `${c.hi(d.a)} + ${ih} + ((l >>> 0) < (a_ >>> 0) ? 1 : 0)`)} }`;
 };
 
+/** Quadword loads and stores: `dw0` is the doubleword at the lower address (lxvd2x) or the higher one (lxv, lvx). */
+function vq(d: Dec, c: JitCtx, store: boolean, form: 'D' | 'X', lowFirst: boolean, align = false): string {
+  const ea = form === 'D' ? `const ea = ${eaD(d, c)};` : eaX(d, c);
+  const q = align ? 'const q = ea - (ea % 16);' : 'const q = ea;';
+  const [first, second] = lowFirst ? [4 * d.t, 4 * d.t + 2] : [4 * d.t + 2, 4 * d.t];
+  const op = store ? 'm.store64From' : 'm.load64Into';
+  return `{ ${ea} ${q} ${op}(q, v, ${first}); ${op}(q + 8, v, ${second}); }`;
+}
+const splat = (d: Dec, word: number) => [0, 1, 2, 3].map((i) => `v[${4 * d.t + i}] = ${word | 0};`).join(' ');
+
 export const JIT: Record<string, Jit> = {
-  add: (d, _p, c) => (d.oe ? null : `{ const l = ${c.lo(d.a)} + ${c.lo(d.b)}; ${c.set(d.t, 'l', `${c.hi(d.a)} + ${c.hi(d.b)} + (l > 4294967295 ? 1 : 0)`)} }${rc0(d, c, d.t)}`),
-  subf: (d, _p, c) => (d.oe ? null : `{ const l = ${c.lo(d.b)} - ${c.lo(d.a)}; ${c.set(d.t, 'l', `${c.hi(d.b)} - ${c.hi(d.a)} - (l < 0 ? 1 : 0)`)} }${rc0(d, c, d.t)}`),
-  neg: (d, _p, c) => (d.oe ? null : `{ const l = (~${c.lo(d.a)} >>> 0) + 1; ${c.set(d.t, 'l', `(~${c.hi(d.a)} >>> 0) + (l > 4294967295 ? 1 : 0)`)} }${rc0(d, c, d.t)}`),
+  lxv: (d, _p, c) => vq(d, c, false, 'D', false), stxv: (d, _p, c) => vq(d, c, true, 'D', false),
+  lxvx: (d, _p, c) => vq(d, c, false, 'X', false), stxvx: (d, _p, c) => vq(d, c, true, 'X', false),
+  lxvd2x: (d, _p, c) => vq(d, c, false, 'X', true), stxvd2x: (d, _p, c) => vq(d, c, true, 'X', true),
+  lvx: (d, _p, c) => vq(d, c, false, 'X', false, true), stvx: (d, _p, c) => vq(d, c, true, 'X', false, true),
+  xxspltib: (d) => splat(d, d.j * 0x01010101),
+  vspltisw: (d) => splat(d, d.a), vspltish: (d) => splat(d, (d.a & 0xffff) * 0x10001), vspltisb: (d) => splat(d, (d.a & 0xff) * 0x01010101),
+  add: (d, _p, c) => (d.oe ? null : `{ const a_ = ${c.lo(d.a)}, l = (a_ + ${c.lo(d.b)}) | 0; ${c.set(d.t, 'l', `${c.hi(d.a)} + ${c.hi(d.b)} + ((l >>> 0) < (a_ >>> 0) ? 1 : 0)`)} }${rc0(d, c, d.t)}`),
+  subf: (d, _p, c) => (d.oe ? null : `{ const a_ = ${c.lo(d.a)}, b_ = ${c.lo(d.b)}; ${c.set(d.t, '(b_ - a_) | 0', `${c.hi(d.b)} - ${c.hi(d.a)} - ((b_ >>> 0) < (a_ >>> 0) ? 1 : 0)`)} }${rc0(d, c, d.t)}`),
+  neg: (d, _p, c) => (d.oe ? null : `{ const a_ = ${c.lo(d.a)}; ${c.set(d.t, '-a_ | 0', `~${c.hi(d.a)} + (a_ === 0 ? 1 : 0)`)} }${rc0(d, c, d.t)}`),
   addi: (d, _p, c) => addImm(d, c, d.i),
   addis: (d, _p, c) => addImm(d, c, d.i << 16),
-  mulli: (d, _p, c) => `{ const al = ${c.lo(d.a)}, ah = ${c.hi(d.a)}; ${c.set(d.t, `Math.imul(al, ${d.i})`, `H.mulhu32(al, ${U(d.i)}) + Math.imul(al, ${d.i < 0 ? -1 : 0}) + Math.imul(ah, ${d.i})`)} }`,
-  mulld: (d, _p, c) => (d.oe ? null : `{ const al = ${c.lo(d.a)}, ah = ${c.hi(d.a)}, bl = ${c.lo(d.b)}, bh = ${c.hi(d.b)}; ${c.set(d.t, 'Math.imul(al, bl)', 'H.mulhu32(al, bl) + Math.imul(al, bh) + Math.imul(ah, bl)')} }${rc0(d, c, d.t)}`),
+  mulli: (d, _p, c) => `{ const al = ${c.lo(d.a)}, ah = ${c.hi(d.a)}; ${c.set(d.t, `Math.imul(al, ${d.i})`, `H.mulhu32(al >>> 0, ${U(d.i)}) + Math.imul(al, ${d.i < 0 ? -1 : 0}) + Math.imul(ah, ${d.i})`)} }`,
+  mulld: (d, _p, c) => (d.oe ? null : `{ const al = ${c.lo(d.a)}, ah = ${c.hi(d.a)}, bl = ${c.lo(d.b)}, bh = ${c.hi(d.b)}; ${c.set(d.t, 'Math.imul(al, bl)', 'H.mulhu32(al >>> 0, bl >>> 0) + Math.imul(al, bh) + Math.imul(ah, bl)')} }${rc0(d, c, d.t)}`),
   mullw: (d, _p, c) => (d.oe ? null : `{ const a = ${c.lo(d.a)}, b = ${c.lo(d.b)}; ${c.set(d.t, 'Math.imul(a, b)', 'H.mulhs32(a, b)')} }${rc0(d, c, d.t)}`),
   and: logical('&', false), or: logical('|', false), xor: logical('^', false),
   nand: logical('&', true), nor: logical('|', true), eqv: logical('^', true),
@@ -133,7 +163,7 @@ export const JIT: Record<string, Jit> = {
   xori: (d, _p, c) => c.set(d.a, `${c.lo(d.t)} ^ ${d.i}`, c.hi(d.t)),
   xoris: (d, _p, c) => c.set(d.a, `${c.lo(d.t)} ^ ${d.i << 16}`, c.hi(d.t)),
   'andi.': (d, _p, c) => `{ const x = ${c.lo(d.t)} & ${d.i}; ${c.set(d.a, 'x', '0')} ${cr0(c, 'x', '0')} }`,
-  'andis.': (d, _p, c) => `{ const x = (${c.lo(d.t)} & ${d.i << 16}) >>> 0; ${c.set(d.a, 'x', '0')} ${cr0(c, 'x', '0')} }`,
+  'andis.': (d, _p, c) => `{ const x = ${c.lo(d.t)} & ${d.i << 16}; ${c.set(d.a, 'x', '0')} ${cr0(c, 'x', '0')} }`,
   extsb: (d, _p, c) => `{ const x = (${c.lo(d.t)} << 24) >> 24; ${c.set(d.a, 'x', 'x >> 31')} }${rc0(d, c, d.a)}`,
   extsh: (d, _p, c) => `{ const x = (${c.lo(d.t)} << 16) >> 16; ${c.set(d.a, 'x', 'x >> 31')} }${rc0(d, c, d.a)}`,
   extsw: (d, _p, c) => `{ const x = ${c.lo(d.t)} | 0; ${c.set(d.a, 'x', 'x >> 31')} }${rc0(d, c, d.a)}`,

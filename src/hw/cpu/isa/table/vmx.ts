@@ -6,7 +6,7 @@
 import { TWO32, mulhu32, popcnt32, ctz32, setGnum, cmp64s, cmp64u } from '../alu.js';
 import { bx, hx, wx, dx, fromScratch, loadQuadLE, storeQuadLE, cr6, pick, VSCR_SAT } from '../vec.js';
 import type { St } from '../state.js';
-import type { Dec, Exec, InsnDef } from '../types.js';
+import { withJit, type Dec, type Exec, type InsnDef } from '../types.js';
 import { eaX } from './loadstore.js';
 import { def, type Extra } from './def.js';
 
@@ -31,8 +31,16 @@ function ew(size: 1 | 2 | 4, expr: string): Exec {
     for (let i = 0; i < ${n}; i++) { const a = x[A + i], b = x[B + i]; x[T + i] = ${expr}; }
     return pc + 4;
   };`) as (h: unknown) => Exec;
-  return make(EW_HELPERS);
+  // The template: the same expression, unrolled, with the registers as constants.
+  const jexpr = helpersToH(expr), x = arr === 'v32' ? 'v' : arr;
+  return withJit(make(EW_HELPERS), (d) => {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(`{ const a = ${x}[${n * d.a + i}], b = ${x}[${n * d.b + i}]; ${x}[${n * d.t + i}] = ${jexpr}; }`);
+    return out.join(' ');
+  });
 }
+/** Helper calls in an expression, as the translator names them (H.sx, ...). */
+const helpersToH = (e: string) => e.replace(/\b(sx|satU|satS|cmp64s|cmp64u)\(/g, 'H.$1(');
 /** Doubleword element-wise on 32-bit halves: expr computes [lo, hi] from al, ah, bl, bh. */
 function ewd(body: string): Exec {
   const make = new Function('H', `const { cmp64s, cmp64u } = H; return function ewd(s, d, pc) {
@@ -46,17 +54,21 @@ function ewd(body: string): Exec {
     }
     return pc + 4;
   };`) as (h: unknown) => Exec;
-  return make(EW_HELPERS);
+  const jbody = helpersToH(body);
+  return withJit(make(EW_HELPERS), (d) => [0, 1].map((k) => {
+    const A = 4 * d.a + 2 * k, B = 4 * d.b + 2 * k, T = 4 * d.t + 2 * k;
+    return `{ const al = v[${A}], ah = v[${A + 1}], bl = v[${B}], bh = v[${B + 1}]; let rl = 0, rh = 0; ${jbody} v[${T}] = rl; v[${T + 1}] = rh; }`;
+  }).join(' '));
 }
-const sx = (x: number, size: number) => (size === 1 ? (x << 24) >> 24 : size === 2 ? (x << 16) >> 16 : x | 0);
+export const sx = (x: number, size: number) => (size === 1 ? (x << 24) >> 24 : size === 2 ? (x << 16) >> 16 : x | 0);
 
-function satU(v: number, size: number, s: St): number {
+export function satU(v: number, size: number, s: St): number {
   const max = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
   if (v > max) { sat(s); return max; }
   if (v < 0) { sat(s); return 0; }
   return v;
 }
-function satS(v: number, size: number, s: St): number {
+export function satS(v: number, size: number, s: St): number {
   const max = size === 1 ? 0x7f : size === 2 ? 0x7fff : 0x7fffffff;
   if (v > max) { sat(s); return max; }
   if (v < -max - 1) { sat(s); return -max - 1; }
@@ -78,7 +90,14 @@ function cmp(size: 1 | 2 | 4, expr: string): Exec {
     if (d.rc) cr6(s, all, none);
     return pc + 4;
   };`) as (h: unknown) => Exec;
-  return make({ sx, cr6 });
+  const jexpr = helpersToH(expr), x = arr === 'v32' ? 'v' : arr;
+  return withJit(make({ sx, cr6 }), (d, _pc, c) => {
+    const out: string[] = ['{ let all = true, none = true;'];
+    for (let i = 0; i < n; i++) out.push(`{ const a = ${x}[${n * d.a + i}], b = ${x}[${n * d.b + i}]; if (${jexpr}) { ${x}[${n * d.t + i}] = ${ones}; none = false; } else { ${x}[${n * d.t + i}] = 0; all = false; } }`);
+    if (d.rc) out.push(`${c.cr} = (${c.cr} & -241) | (((all ? 8 : 0) | (none ? 2 : 0)) << 4);`);
+    out.push('}');
+    return out.join(' ');
+  });
 }
 /** Doubleword compares on halves: expr is true/false from al, ah, bl, bh. */
 function cmpd(expr: string): Exec {
