@@ -8,7 +8,7 @@ import type { Machine } from '../hw/machine.js';
 import { hex } from './helpers.js';
 
 export interface EsmOutcome {
-  /** The VM went secure (the ultravisor entered it with MSR[S]=1). */
+  /** The ultravisor reported the VM secure (and entered it with MSR[S]=1); not the hypervisor's own count, which an attacker keeps. */
   secure: boolean;
   /** The failure's reason text, when UV_ESM failed. */
   failed?: string;
@@ -17,7 +17,7 @@ export interface EsmOutcome {
 export function esmOutcome(events: readonly TraceEvent[], vm: Vm): EsmOutcome {
   const mine = events.filter((e) => e.kind === 'uv-esm' && e.lpid === vm.lpid);
   const failed = mine.filter((e) => e.result === 'failed').map((e) => String(e.text)).pop();
-  return { secure: vm.secureEntries > 0 || mine.some((e) => e.result === 'secure'), ...(failed ? { failed } : {}) };
+  return { secure: mine.some((e) => e.result === 'secure'), ...(failed ? { failed } : {}) };
 }
 
 /** "refused: <reason>" or "WENT SECURE", for evidence. */

@@ -24,6 +24,7 @@ import { scenario as bounceAfterUnshare } from './scenarios/20-bounce-after-unsh
 import { scenario as transactionalMemory } from './scenarios/21-transactional-memory.js';
 import { scenario as wrongCaller } from './scenarios/22-wrong-caller.js';
 import { scenario as exhaustSecureMemory } from './scenarios/23-exhaust-secure-memory.js';
+import { scenario as killMidEsm } from './scenarios/24-kill-mid-esm.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -49,6 +50,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   transactionalMemory,
   wrongCaller,
   exhaustSecureMemory,
+  killMidEsm,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
