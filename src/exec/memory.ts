@@ -1,6 +1,7 @@
 // The user address space of a Linux process run by `pef exec`: sparse 64 KiB pages (the page
 // size of ppc64le Linux) with read/write/execute permissions, a direct-mapped translation cache
-// in front of them, and watched code pages so that stores into code reach the decode cache.
+// in front of them (with an integer fast path below 4 GiB, where the loader puts everything),
+// and watched code pages so that stores into code reach the decode cache.
 // It implements the interpreter's Mem interface; a refused access throws the architected
 // storage interrupt (DSI 0x300, ISI 0x400), which the runner turns into SIGSEGV.
 
@@ -138,19 +139,37 @@ export class UserMemory implements Mem {
     return pg.dv;
   }
 
-  load8(ea: number): number { return this.rdv(ea).getUint8(ea % PAGE_SIZE); }
+  load8(ea: number): number {
+    if (ea >= 0 && ea < 4294967296) {
+      const pn = ea >>> PAGE_SHIFT, i = pn & (TLB - 1);
+      if (this.rTag[i] === pn) return this.rDv[i]!.getUint8(ea & (PAGE_SIZE - 1));
+    }
+    return this.rdv(ea).getUint8(ea % PAGE_SIZE);
+  }
   load16(ea: number): number {
     const o = ea % PAGE_SIZE;
     if (o <= PAGE_SIZE - 2) return this.rdv(ea).getUint16(o, true);
     return this.load8(ea) | (this.load8(ea + 1) << 8);
   }
   load32(ea: number): number {
+    if (ea >= 0 && ea < 4294967296) {
+      const pn = ea >>> PAGE_SHIFT, i = pn & (TLB - 1), o = ea & (PAGE_SIZE - 1);
+      if (this.rTag[i] === pn && o <= PAGE_SIZE - 4) return this.rDv[i]!.getUint32(o, true);
+    }
     const pn = Math.floor(ea / PAGE_SIZE), i = pn & (TLB - 1), o = ea - pn * PAGE_SIZE;
     if (this.rTag[i] === pn && o <= PAGE_SIZE - 4) return this.rDv[i]!.getUint32(o, true);
     if (o <= PAGE_SIZE - 4) return this.rdv(ea).getUint32(o, true);
     return (this.load16(ea) | (this.load16(ea + 2) << 16)) >>> 0;
   }
   load64Into(ea: number, dst: Uint32Array, k: number): void {
+    if (ea >= 0 && ea < 4294967296) {
+      const pn = ea >>> PAGE_SHIFT, i = pn & (TLB - 1), o = ea & (PAGE_SIZE - 1);
+      if (this.rTag[i] === pn && o <= PAGE_SIZE - 8) {
+        const dv = this.rDv[i]!;
+        dst[k] = dv.getUint32(o, true); dst[k + 1] = dv.getUint32(o + 4, true);
+        return;
+      }
+    }
     const pn = Math.floor(ea / PAGE_SIZE), i = pn & (TLB - 1), o = ea - pn * PAGE_SIZE;
     if (o <= PAGE_SIZE - 8) {
       const dv = this.rTag[i] === pn ? this.rDv[i]! : this.rdv(ea);
@@ -159,13 +178,23 @@ export class UserMemory implements Mem {
     }
     dst[k] = this.load32(ea); dst[k + 1] = this.load32(ea + 4);
   }
-  store8(ea: number, v: number): void { this.wdv(ea).setUint8(ea % PAGE_SIZE, v); this.reservation = -1; }
+  store8(ea: number, v: number): void {
+    if (ea >= 0 && ea < 4294967296) {
+      const pn = ea >>> PAGE_SHIFT, i = pn & (TLB - 1);
+      if (this.wTag[i] === pn) { this.wDv[i]!.setUint8(ea & (PAGE_SIZE - 1), v); this.reservation = -1; return; }
+    }
+    this.wdv(ea).setUint8(ea % PAGE_SIZE, v); this.reservation = -1;
+  }
   store16(ea: number, v: number): void {
     const o = ea % PAGE_SIZE;
     if (o <= PAGE_SIZE - 2) { this.wdv(ea).setUint16(o, v, true); this.reservation = -1; return; }
     this.store8(ea, v & 0xff); this.store8(ea + 1, (v >>> 8) & 0xff);
   }
   store32(ea: number, v: number): void {
+    if (ea >= 0 && ea < 4294967296) {
+      const pn = ea >>> PAGE_SHIFT, i = pn & (TLB - 1), o = ea & (PAGE_SIZE - 1);
+      if (this.wTag[i] === pn && o <= PAGE_SIZE - 4) { this.wDv[i]!.setUint32(o, v, true); this.reservation = -1; return; }
+    }
     const pn = Math.floor(ea / PAGE_SIZE), i = pn & (TLB - 1), o = ea - pn * PAGE_SIZE;
     if (o <= PAGE_SIZE - 4) {
       (this.wTag[i] === pn ? this.wDv[i]! : this.wdv(ea)).setUint32(o, v, true);
@@ -175,6 +204,15 @@ export class UserMemory implements Mem {
     this.store16(ea, v & 0xffff); this.store16(ea + 2, v >>> 16);
   }
   store64From(ea: number, src: Uint32Array, k: number): void {
+    if (ea >= 0 && ea < 4294967296) {
+      const pn = ea >>> PAGE_SHIFT, i = pn & (TLB - 1), o = ea & (PAGE_SIZE - 1);
+      if (this.wTag[i] === pn && o <= PAGE_SIZE - 8) {
+        const dv = this.wDv[i]!;
+        dv.setUint32(o, src[k]!, true); dv.setUint32(o + 4, src[k + 1]!, true);
+        this.reservation = -1;
+        return;
+      }
+    }
     const pn = Math.floor(ea / PAGE_SIZE), i = pn & (TLB - 1), o = ea - pn * PAGE_SIZE;
     if (o <= PAGE_SIZE - 8) {
       const dv = this.wTag[i] === pn ? this.wDv[i]! : this.wdv(ea);

@@ -30,7 +30,9 @@ function eaD(d: Dec, c: JitCtx): string {
 /** An X-form access: declares `ea` (modulo 2^64, the index may be negative). */
 function eaX(d: Dec, c: JitCtx): string {
   if (d.a === 0) return `const ea = ${u(c.hi(d.b))} * 4294967296 + ${u(c.lo(d.b))};`;
-  return `const l_ = ${u(c.lo(d.a))} + ${u(c.lo(d.b))}; const ea = ((${c.hi(d.a)} + ${c.hi(d.b)} + (l_ > 4294967295 ? 1 : 0)) >>> 0) * 4294967296 + (l_ >>> 0);`;
+  const la = c.lo(d.a), ha = c.hi(d.a), lb = c.lo(d.b), hb = c.hi(d.b);
+  // Base and index both small non-negative integers: a small-integer address (the usual case).
+  return `let ea; if ((${ha} | ${hb}) === 0 && (${la} | ${lb}) >= 0) ea = ${la} + ${lb}; else { const l_ = ${u(la)} + ${u(lb)}; ea = ((${ha} + ${hb} + (l_ > 4294967295 ? 1 : 0)) >>> 0) * 4294967296 + (l_ >>> 0); }`;
 }
 const setRa = (d: Dec, c: JitCtx) => c.set(d.a, 'ea', 'Math.floor(ea / 4294967296)');
 
