@@ -25,6 +25,7 @@ import { scenario as transactionalMemory } from './scenarios/21-transactional-me
 import { scenario as wrongCaller } from './scenarios/22-wrong-caller.js';
 import { scenario as exhaustSecureMemory } from './scenarios/23-exhaust-secure-memory.js';
 import { scenario as killMidEsm } from './scenarios/24-kill-mid-esm.js';
+import { scenario as dumpMemory } from './scenarios/25-dump-memory.js';
 
 export const SCENARIOS: readonly AttackScenario[] = [
   readSecurePage,
@@ -51,6 +52,7 @@ export const SCENARIOS: readonly AttackScenario[] = [
   wrongCaller,
   exhaustSecureMemory,
   killMidEsm,
+  dumpMemory,
 ].sort((a, b) => a.number - b.number);
 
 export function findScenario(key: string): AttackScenario | undefined {
