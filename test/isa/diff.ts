@@ -317,7 +317,7 @@ export function randomSequence(r: Rng, n: number, cpu: CpuName, pool = candidate
 export interface Case { state: State; seq: { words: number[]; lines: string[] } }
 
 /** Instructions that change FPSCR[RN] (directed rounding). */
-const RN_WRITERS = /^\s*\d+: (mtfsfi\.?\s+cr7|mtfsb[01]\.?\s+4\*cr7\+(eq|so)|mffscrni?)\b/;
+const RN_WRITERS = /^\s*\d+: (mtfsfi\.?\s+7,|mtfsb[01]\.?\s+3[01]$|mffscrni?\b)/;
 
 /**
  * A random case. QEMU negates fnmadd/fnmsub results before rounding where the ISA negates

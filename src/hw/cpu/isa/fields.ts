@@ -41,6 +41,8 @@ export const FIELDS = {
   L10: f([[10, 10]], 'j', 'uimm'),
   L15: f([[15, 15]], 'j', 'uimm'),
   L9: f([[9, 10]], 'j', 'uimm'),
+  /** darn's L (14:15). */
+  L14: f([[14, 15]], 'j', 'uimm'),
   L6: f([[6, 6]], 'k', 'uimm'),
   TO: f([[6, 10]], 't', 'uimm'),
   BO: f([[6, 10]], 't', 'uimm'),
@@ -93,6 +95,11 @@ export const FIELDS = {
   UIM3V: f([[13, 15]], 'a', 'uimm'),
   UIM2V: f([[14, 15]], 'a', 'uimm'),
   SIM: f([[11, 15]], 'a', 'imm', { signed: true }),
+  /** tabort[wd]ci.: SI in 16:20. */
+  SI5: f([[16, 20]], 'b', 'imm', { signed: true }),
+  /** A CR field or bit number printed as a plain number (mtfsfi, mtfsb0/1 name FPSCR fields and bits). */
+  BFN: f([[6, 8]], 't', 'uimm'),
+  BTN: f([[6, 10]], 't', 'uimm'),
   PS: f([[22, 22]], 'j', 'uimm'),
   SIX: f([[17, 20]], 'j', 'uimm'),
   ST: f([[16, 16]], 'a', 'uimm'),
@@ -104,8 +111,8 @@ export const FIELDS = {
   XA: f([[29, 29], [11, 15]], 'a', 'vsr'),
   XB: f([[30, 30], [16, 20]], 'b', 'vsr'),
   XC: f([[28, 28], [21, 25]], 'c', 'vsr'),
-  /** VRT of a DS-form VSX scalar load (lxsd): VSR 32+VRT. */
-  VSRT: f([[6, 10]], 't', 'vsr', { add: 32 }),
+  /** VRT of a DS-form VSX scalar load (lxsd): VSR 32+VRT, written as a VMX register. */
+  VSRT: f([[6, 10]], 't', 'vr', { add: 32 }),
   DM: f([[22, 23]], 'j', 'uimm'),
   SHW: f([[22, 23]], 'j', 'uimm'),
   UIM2: f([[14, 15]], 'j', 'uimm'),

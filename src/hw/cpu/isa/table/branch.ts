@@ -128,7 +128,7 @@ export const SYSTEM: InsnDef[] = [
   def('rfid', 'XL', 19, 18, '', (s, _d, pc) => s.sys.rfi('rfid', pc), { term: true, fac: 'priv', gen: 'none', rule: 'LK=0' }),
   def('hrfid', 'XL', 19, 274, '', (s, _d, pc) => s.sys.rfi('hrfid', pc), { term: true, fac: 'priv', gen: 'none', rule: 'LK=0' }),
   def('urfid', 'XL', 19, 306, '', (s, _d, pc) => s.sys.rfi('urfid', pc), { term: true, fac: 'priv', gen: 'none', rule: 'LK=0' }),
-  def('darn', 'X', 31, 755, 'RT,L9', (s, d, pc) => {
+  def('darn', 'X', 31, 755, 'RT,L14', (s, d, pc) => {
     // L=0: 32-bit value; L=1: conditioned 64-bit; L=2: raw 64-bit. L=3 is reserved: the error value.
     const v = d.j === 3 ? 0xffffffffffffffffn : s.sys.darn();
     setGbig(s, d.t, d.j === 0 ? v & 0xffffffffn : v);
@@ -138,9 +138,9 @@ export const SYSTEM: InsnDef[] = [
   def('tend.', 'X1', 31, 1373, 'A6', tm('tend.'), { fac: 'tm', gen: 'none', term: true }),
   def('tabort.', 'X1', 31, 1821, 'RA', tm('tabort.'), { fac: 'tm', gen: 'none', term: true }),
   def('tabortwc.', 'X1', 31, 1565, 'TO,RA,RB', tm('tabortwc.'), { fac: 'tm', gen: 'none', term: true }),
-  def('tabortwci.', 'X1', 31, 1693, 'TO,RA,SIM', tm('tabortwci.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tabortwci.', 'X1', 31, 1693, 'TO,RA,SI5', tm('tabortwci.'), { fac: 'tm', gen: 'none', term: true }),
   def('tabortdc.', 'X1', 31, 1629, 'TO,RA,RB', tm('tabortdc.'), { fac: 'tm', gen: 'none', term: true }),
-  def('tabortdci.', 'X1', 31, 1757, 'TO,RA,SIM', tm('tabortdci.'), { fac: 'tm', gen: 'none', term: true }),
+  def('tabortdci.', 'X1', 31, 1757, 'TO,RA,SI5', tm('tabortdci.'), { fac: 'tm', gen: 'none', term: true }),
   def('tsr.', 'X1', 31, 1501, 'L10', tm('tsr.'), { fac: 'tm', gen: 'none', term: true }),
   def('tcheck', 'X', 31, 718, 'BF', tm('tcheck'), { fac: 'tm', gen: 'none', term: true, rule: 'Rc=0' }),
   def('treclaim.', 'X1', 31, 1885, 'RA', tm('treclaim.'), { fac: 'tm', gen: 'none', term: true }),

@@ -91,7 +91,7 @@ export const FIXED_ARITH: InsnDef[] = [
     g[t] = l; g[t + 1] = h;
     s.xer = ((s.xer & ~(XER_OV | XER_OV32)) | (h > 0xffffffff ? XER_OV : 0) | (c32 ? XER_OV32 : 0)) >>> 0;
     return pc + 4;
-  }, { isa: '3.0', rule: 'CY=0', gen: 'none' }),
+  }, { isa: '3.0', rule: 'Rc=0', gen: 'none' }),
   def('addpcis', 'DX', 19, 2, 'RT,DXD', (s, d, pc) => {
     const g = s.g, t = d.t << 1, v = pc + 4 + d.i * 65536;
     g[t] = v; g[t + 1] = Math.floor(v / TWO32);
@@ -627,8 +627,8 @@ function trapIf(to: number, al: number, ah: number, bl: number, bh: number, pc: 
 const w64 = (x: number): [number, number] => [x >>> 0, (x | 0) < 0 ? 0xffffffff : 0];
 
 export const FIXED_TRAP: InsnDef[] = [
-  def('tw', 'X', 31, 4, 'TO,RA,RB', (s, d, pc) => { const [al, ah] = w64(s.g[d.a << 1]!), [bl, bh] = w64(s.g[d.b << 1]!); return trapIf(d.t, al, ah, bl, bh, pc); }, { gen: 'none' }),
-  def('td', 'X', 31, 68, 'TO,RA,RB', (s, d, pc) => { const g = s.g, a = d.a << 1, b = d.b << 1; return trapIf(d.t, g[a]!, g[a + 1]!, g[b]!, g[b + 1]!, pc); }, { gen: 'none' }),
+  def('tw', 'X', 31, 4, 'TO,RA,RB', (s, d, pc) => { const [al, ah] = w64(s.g[d.a << 1]!), [bl, bh] = w64(s.g[d.b << 1]!); return trapIf(d.t, al, ah, bl, bh, pc); }, { gen: 'none', rule: 'Rc=0' }),
+  def('td', 'X', 31, 68, 'TO,RA,RB', (s, d, pc) => { const g = s.g, a = d.a << 1, b = d.b << 1; return trapIf(d.t, g[a]!, g[a + 1]!, g[b]!, g[b + 1]!, pc); }, { gen: 'none', rule: 'Rc=0' }),
   def('twi', 'D', 3, undefined, 'TO,RA,SI', (s, d, pc) => { const [al, ah] = w64(s.g[d.a << 1]!); return trapIf(d.t, al, ah, d.i >>> 0, d.i < 0 ? 0xffffffff : 0, pc); }, { gen: 'none' }),
   def('tdi', 'D', 2, undefined, 'TO,RA,SI', (s, d, pc) => { const g = s.g, a = d.a << 1; return trapIf(d.t, g[a]!, g[a + 1]!, d.i >>> 0, d.i < 0 ? 0xffffffff : 0, pc); }, { gen: 'none' }),
 ];

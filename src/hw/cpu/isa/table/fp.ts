@@ -247,9 +247,9 @@ export const FP_MISC: InsnDef[] = [
   def('mffscrni', 'X', 63, 583, 'FRT,RM', mffsFamily(23), { ...FP, fix: [[11, 15, 23]], isa: '3.0', rule: 'Rc=0' }),
   def('mffsl', 'X', 63, 583, 'FRT', mffsFamily(24), { ...FP, fix: [[11, 15, 24]], isa: '3.0', rule: 'Rc=0' }),
   def('mtfsf', 'XFL', 63, 711, 'FLM,FRB,L6,W15', mtfsf, FP),
-  def('mtfsfi', 'X', 63, 134, 'BF,U16,W15', mtfsfi, FP),
-  def('mtfsb0', 'X', 63, 70, 'BT', mtfsb(false), FP),
-  def('mtfsb1', 'X', 63, 38, 'BT', mtfsb(true), FP),
+  def('mtfsfi', 'X', 63, 134, 'BFN,U16,W15', mtfsfi, FP),
+  def('mtfsb0', 'X', 63, 70, 'BTN', mtfsb(false), FP),
+  def('mtfsb1', 'X', 63, 38, 'BTN', mtfsb(true), FP),
   def('mcrfs', 'X', 63, 64, 'BF,BFA', mcrfs, { ...FP, rule: 'Rc=0' }),
 ];
 
