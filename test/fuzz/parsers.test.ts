@@ -5,7 +5,7 @@
 // PEF_FUZZ_RUNS scales the rounds (test/long runs them far longer); PEF_FUZZ_SEED fixes the seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTROLS, TARGETS } from './parsers/targets.js';
+import { CONTROLS, FINDINGS, TARGETS } from './parsers/targets.js';
 import { describe, fuzzTarget } from './parsers/run.js';
 
 const SEED = Number(process.env.PEF_FUZZ_SEED ?? 0x7e57);
@@ -32,5 +32,13 @@ for (const t of TARGETS) {
     // Not vacuous: the cases reach more than one outcome (accepted, and refused for more than one reason).
     assert.ok(Object.keys(r.outcomes).length >= 2, JSON.stringify(r.outcomes));
     console.log(`# ${t.name}: ${runs} cases: ${Object.entries(r.outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  });
+}
+
+// Open findings: each asserts the safe outcome and runs as todo (reported, not failing the suite) until fixed.
+for (const t of FINDINGS) {
+  test(`${t.name}: no runaway call`, { todo: 'open finding (issue: the public-key PEM reader, src/esm/keys.ts)' }, async () => {
+    const r = await fuzzTarget(t.name, { seed: SEED, runs: t.runs });
+    assert.deepEqual(r.bad, [], `counterexamples:\n${describe(t.name, r.bad)}`);
   });
 }

@@ -2,12 +2,12 @@
 // returns. Before each call the case's input is copied into shared memory, so whoever watches
 // can report the input even when the worker has to be killed.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CONTROLS, TARGETS } from './targets.js';
+import { CONTROLS, FINDINGS, TARGETS } from './targets.js';
 import { caseSeed, type Counterexample, type Job, INPUT_MAX } from './protocol.js';
 import { rng } from './mutate.js';
 
 const job = workerData as Job;
-const t = [...TARGETS, ...CONTROLS].find((x) => x.name === job.target);
+const t = [...TARGETS, ...CONTROLS, ...FINDINGS].find((x) => x.name === job.target);
 if (!t) throw new Error(`no fuzz target ${job.target}`);
 const hdr = new Int32Array(job.sab, 0, 4);
 const data = new Uint8Array(job.sab, 16, INPUT_MAX);
