@@ -287,8 +287,9 @@ const xsminmax = (max: boolean, c: boolean): Exec => (s, d, pc) => {
   const snan = slotIsSnan(s, 0) || slotIsSnan(s, 1);
   if (snan) raise(s, VXSNAN);
   if (c) {
+    // Type-C: a NaN gives XB; of two equal values (+0 and -0) max gives XA and min XB, as QEMU does.
     if (a !== a || b !== b) pick = 1;
-    else pick = max ? (a > b ? 0 : 1) : (a < b ? 0 : 1);
+    else pick = max ? (a < b ? 1 : 0) : (a < b ? 0 : 1);
   } else if (a !== a || b !== b) {
     if (snan) pick = -1;
     else pick = a !== a ? (b !== b ? 0 : 1) : 0;
