@@ -279,11 +279,13 @@ const xscmpMask = (kind: 'eq' | 'gt' | 'ge'): Exec => (s, d, pc) => {
   return pc + 4;
 };
 
-/** xsmax/xsmin: 'dp' IEEE maxNum-like (a quiet NaN loses to a number), 'cdp' C-like (NaN -> XB). */
-const xsminmax = (max: boolean, c: boolean): Exec => (s, d, pc) => {
-  stage(s, 0, 2 * d.a); stage(s, 1, 2 * d.b);
-  const a = s.fo[0]!, b = s.fo[1]!, f = s.fou, t = 4 * d.t;
-  let pick: 0 | 1 | -1; // operand index, or -1 for a quieted NaN
+/**
+ * Maximum/minimum of slots 0 and 1 into slot 3: 'dp' IEEE maxNum-like (a quiet NaN loses to a
+ * number, a signalling NaN is the quieted result), 'cdp' C-like (a NaN gives the second).
+ */
+function kMinMax(s: St, max: boolean, c: boolean): void {
+  const a = s.fo[0]!, b = s.fo[1]!, f = s.fou;
+  let pick: 0 | 1 | -1; // operand slot, or -1 for a quieted NaN
   const snan = slotIsSnan(s, 0) || slotIsSnan(s, 1);
   if (snan) raise(s, VXSNAN);
   if (c) {
@@ -297,9 +299,13 @@ const xsminmax = (max: boolean, c: boolean): Exec => (s, d, pc) => {
   else pick = max ? (a > b ? 0 : 1) : (a < b ? 0 : 1);
   if (pick === -1) {
     const k = slotIsSnan(s, 0) || a !== a ? 0 : 1;
-    s.v32[t] = f[2 * k]!; s.v32[t + 1] = f[2 * k + 1]! | 0x80000;
-  } else { s.v32[t] = f[2 * pick]!; s.v32[t + 1] = f[2 * pick + 1]!; }
-  zeroDw1(s, d.t);
+    f[6] = f[2 * k]!; f[7] = f[2 * k + 1]! | 0x80000;
+  } else { f[6] = f[2 * pick]!; f[7] = f[2 * pick + 1]!; }
+}
+const xsminmax = (max: boolean, c: boolean): Exec => (s, d, pc) => {
+  stage(s, 0, 2 * d.a); stage(s, 1, 2 * d.b);
+  kMinMax(s, max, c);
+  putScalar(s, d.t);
   return pc + 4;
 };
 
@@ -587,6 +593,14 @@ export const VSX_VECTOR: InsnDef[] = [
   XX2('xvnegsp', 441, 'XT,XB', vsign(true, (b) => b ^ 0x80000000), { fix: [[11, 15, 0]] }),
   XX2('xvsqrtdp', 203, 'XT,XB', lanes(false, 1, B, (s) => kSqrt(s, false, false)), { fix: [[11, 15, 0]] }),
   XX2('xvsqrtsp', 139, 'XT,XB', lanes(true, 1, B, (s) => kSqrt(s, true, false)), { fix: [[11, 15, 0]] }),
+  XX3('xvmaxdp', 224, 'XT,XA,XB', lanes(false, 2, AB, (s) => kMinMax(s, true, false))),
+  XX3('xvmindp', 232, 'XT,XA,XB', lanes(false, 2, AB, (s) => kMinMax(s, false, false))),
+  XX3('xvmaxsp', 192, 'XT,XA,XB', lanes(true, 2, AB, (s) => kMinMax(s, true, false))),
+  XX3('xvminsp', 200, 'XT,XA,XB', lanes(true, 2, AB, (s) => kMinMax(s, false, false))),
+  XX2('xvrspi', 137, 'XT,XB', lanes(true, 1, B, (s) => kRoundInt(s, 'n', false, false)), { fix: [[11, 15, 0]] }),
+  XX2('xvrspiz', 153, 'XT,XB', lanes(true, 1, B, (s) => kRoundInt(s, 'z', false, false)), { fix: [[11, 15, 0]] }),
+  XX2('xvrspip', 169, 'XT,XB', lanes(true, 1, B, (s) => kRoundInt(s, 'p', false, false)), { fix: [[11, 15, 0]] }),
+  XX2('xvrspim', 185, 'XT,XB', lanes(true, 1, B, (s) => kRoundInt(s, 'm', false, false)), { fix: [[11, 15, 0]] }),
   XX2('xvrdpi', 201, 'XT,XB', lanes(false, 1, B, (s) => kRoundInt(s, 'n', false, false)), { fix: [[11, 15, 0]] }),
   XX2('xvrdpiz', 217, 'XT,XB', lanes(false, 1, B, (s) => kRoundInt(s, 'z', false, false)), { fix: [[11, 15, 0]] }),
   XX2('xvrdpip', 233, 'XT,XB', lanes(false, 1, B, (s) => kRoundInt(s, 'p', false, false)), { fix: [[11, 15, 0]] }),
