@@ -4,6 +4,7 @@
 // command layer may import every layer; the layers themselves talk only through the ABI.
 
 import { readFileSync } from 'node:fs';
+import { createMachineInterpreter } from '../../hw/cpu/isa/machine.js';
 import { bootMachine, type BootResult } from '../../firmware/index.js';
 import { createUltravisor, type Ultravisor } from '../../ultravisor/index.js';
 import { Hypervisor, type HypervisorOptions, type Vm, type VmImage } from '../../hypervisor/index.js';
@@ -12,10 +13,6 @@ import { readImageDir, type ImageDir } from '../../image/image-dir.js';
 import { loadableImage, PT_LOAD } from '../../image/elf.js';
 import { RTAS_TEXT } from '../../image/rtas.js';
 import { ESM_REASON, esmReasonText } from '../../abi/ultracalls.js';
-import { MSR } from '../../abi/msr.js';
-import { runChecked, WordCache, type RunStop } from '../../hw/cpu/isa/interp.js';
-import { St, type Sys } from '../../hw/cpu/isa/state.js';
-import type { Cpu } from '../../hw/cpu/cpu.js';
 import type { Interpreter, Machine } from '../../hw/machine.js';
 import type { TraceEvent } from '../../hw/trace.js';
 import type { TpmTransport } from '../../tpm/index.js';
@@ -48,42 +45,9 @@ export function loadRunImage(dir: string): RunImage {
   };
 }
 
-/**
- * The machine's interpreter for guest machine code (ppc64le ELF programs): the ISA's checked run
- * loop over the CPU's memory path, with `sc`, rfid, mtmsrd and faults handed to the CPU's
- * architected operations. The hardware layer may provide its own; this is the wiring until then.
- */
+/** The machine's interpreter for guest machine code (ppc64le ELF programs), from the ISA layer. */
 export function machineInterpreter(): Interpreter & { retired: number } {
-  const cache = new WordCache();
-  const out: RunStop = { retired: 0, fault: null, pc: 0 };
-  const self = {
-    retired: 0,
-    run(cpu: Cpu): void {
-      const sys: Sys = {
-        sc(lev, pc) { st.push(); cpu.sc(lev as 0 | 1 | 2, pc + 4); return -1; },
-        mfspr: (n) => cpu.mfspr(n),
-        mtspr: (n, v) => cpu.mtspr(n, v),
-        mfmsr: () => cpu.msr,
-        mtmsrd(v, l, pc) { st.push(); cpu.mtmsrd(v, l); return pc + 4; },
-        rfi(kind) { st.push(); cpu[kind](); return -1; },
-        tm(_k, pc) { cpu.tbegin(); return pc + 4; },
-        darn: () => cpu.darn(),
-        timebase: () => cpu.mfspr(268),
-        reserve(ea) { cpu.reserveAddr = ea; },
-        storeConditional(ea) { const ok = cpu.reserveAddr === ea; cpu.reserveAddr = -1; return ok; },
-        codeChanged() { /* decodes are keyed by instruction word: nothing is stale */ },
-      };
-      const st = new St(cpu.regs, cpu, sys);
-      const msr = cpu.msr;
-      const disabled = ((msr & MSR.FP) ? 0 : 1) | ((msr & MSR.VEC) ? 0 : 2) | ((msr & MSR.VSX) ? 0 : 4);
-      runChecked(st, cache, cpu.regs.pc, 10_000, disabled, out);
-      self.retired += out.retired;
-      if (out.pc >= 0) st.push();
-      if (out.fault) cpu.deliver(out.fault.vector, out.pc, out.fault.srr1Bits);
-      else if (out.pc >= 0) cpu.regs.pc = out.pc;
-    },
-  };
-  return self;
+  return createMachineInterpreter();
 }
 
 export interface System {
