@@ -31,7 +31,7 @@ export const ULTRACALLS: readonly UcallDef[] = [
   { name: 'UV_WRITE_SCOM', number: 0xF118, caller: 'hv', args: ['chip', 'address', 'value'], outputs: [], notes: 'same list' },
   { name: 'UV_RETURN', number: 0xF11C, caller: 'hv', args: [], outputs: [], notes: 'R0 = hcall status, R2 = SRR1 of an injected interrupt, R31 = cookie' },
   { name: 'UV_REGISTER_MEM_SLOT', number: 0xF120, caller: 'hv', args: ['lpid', 'start_gpa', 'size', 'flags', 'slotid'], outputs: [], notes: '64 KiB aligned, no overlap, slotid < 512' },
-  { name: 'UV_UNREGISTER_MEM_SLOT', number: 0xF124, caller: 'hv', args: ['lpid', 'slotid'], outputs: [], notes: '' },
+  { name: 'UV_UNREGISTER_MEM_SLOT', number: 0xF124, caller: 'hv', args: ['lpid', 'slotid'], outputs: [], notes: 'U_STATE unless the SVM is aborting (no hot-unplug of secure memory)' },
   { name: 'UV_PAGE_IN', number: 0xF128, caller: 'hv', args: ['lpid', 'hv_page_ra', 'gpa', 'flags', 'shift'], outputs: [], notes: 'shift must be 16' },
   { name: 'UV_PAGE_OUT', number: 0xF12C, caller: 'hv', args: ['lpid', 'hv_page_ra', 'gpa', 'flags', 'shift'], outputs: [], notes: 'encrypts a secure page into the hypervisor page' },
   { name: 'UV_SHARE_PAGE', number: 0xF130, caller: 'svm-kernel', args: ['gfn', 'npages'], outputs: [], notes: 'zeroed when shared' },

@@ -211,7 +211,7 @@ export function* hSvmInitAbort(hv: Hypervisor, cpu: Cpu, v: Vcpu): Generator<Op,
 
 /**
  * Turn an SVM back into a normal VM for a reset or a destroy (KVM_PPC_SVM_OFF): drop its pages,
- * unregister its slots, UV_SVM_TERMINATE, unpin its VPAs. Frames are released by the caller.
+ * UV_SVM_TERMINATE (which also forgets its slots), unpin its VPAs. Frames are released by the caller.
  */
 export function* svmOff(hv: Hypervisor, cpu: Cpu, vm: Vm): Generator<Op, void, void> {
   for (const [gfn, p] of [...vm.pages.entries()]) {
@@ -219,7 +219,8 @@ export function* svmOff(hv: Hypervisor, cpu: Cpu, vm: Vm): Generator<Op, void, v
     if (p.state !== 'normal') setState(hv, vm, gfn, 'normal', p.frame);
   }
   hv.secure.dropVm(vm);
-  for (const s of vm.slots) yield* ucall(cpu, UV.UV_UNREGISTER_MEM_SLOT, vm.lpid, s.id);
+  // UV_SVM_TERMINATE forgets the SVM's slots with it; the ultravisor refuses to unregister a
+  // slot of an SVM that is still secure.
   const t = yield* ucall(cpu, UV.UV_SVM_TERMINATE, vm.lpid);
   if (t.rc !== U.U_SUCCESS) hv.trace({ kind: 'uvmem-error', vm: vm.name, call: 'UV_SVM_TERMINATE', rc: retName(t.rc, 'U') });
   for (const v of vm.vcpus) v.vpa = undefined;

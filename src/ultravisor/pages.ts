@@ -244,14 +244,23 @@ export function* share(env: PageEnv, svm: Svm, gfns: readonly number[], implicit
   for (const g of todo) {
     if (svm.stateOf(g) === GPF.PAGEDOUT && !(yield* bringIn(env, svm, g))) return U.U_P2;
   }
-  let ok = true;
+  // The hypervisor ran while the frames came in and may have paged one out again: check them
+  // all, then move them all to HV_SHARING with no hypercall in between, so none can be paged
+  // out (UV_PAGE_OUT takes SECURE frames only) while the hypervisor answers the others.
+  for (const g of todo) if (svm.stateOf(g) !== GPF.SECURE) return U.U_P2;
   for (const g of todo) {
     const e = svm.entry(g);
     e.implicit = implicit;
     setState(env, svm, g, e, GPF.HV_SHARING);
-    const r = yield pageInReq(g, H_PAGE_IN_SHARED);
-    if (r.rc !== 0 || e.state !== GPF.HV_SHARED || e.hv === undefined) { ok = false; break; }
   }
+  let ok = true;
+  for (const g of todo) {
+    const r = yield pageInReq(g, H_PAGE_IN_SHARED);
+    if (r.rc !== 0 || svm.stateOf(g) !== GPF.HV_SHARED) { ok = false; break; }
+  }
+  // A frame answered earlier may have been invalidated while the hypervisor answered a later
+  // one: commit only if every frame still has the hypervisor's page.
+  if (ok) for (const g of todo) if (svm.pages.get(g)?.state !== GPF.HV_SHARED || svm.pages.get(g)?.hv === undefined) ok = false;
   if (!ok) {
     for (const g of todo) {
       const e = svm.pages.get(g);

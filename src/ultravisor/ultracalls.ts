@@ -152,6 +152,10 @@ export const HANDLERS: Record<string, Handler> = {
     if (!svm) return err(U.U_PARAMETER);
     const slot = svm.slots.get(num(slotid!));
     if (!slot) return err(U.U_P2);
+    // Dropping the memory of a VM that is (becoming) secure would let the hypervisor re-register
+    // the slot and have the SVM's verified pages come back as zero-filled or freshly paged-in
+    // ones. Only an aborted SVM gives its slots back; a secure one is ended by UV_SVM_TERMINATE.
+    if (svm.state !== 'aborting') return err(U.U_STATE);
     releaseRange(uv.pageEnv, svm, slot.start / PAGE_SIZE, slot.size / PAGE_SIZE);
     svm.slots.delete(slot.id);
     return ok();

@@ -1,7 +1,7 @@
 // What the hostile-hypervisor fuzz found, each as the shortest sequence that shows it (fast-check
-// shrank them to these). Each test asserts the safe outcome, so it fails while the finding is open;
-// open findings are marked todo (reported by the runner, not failing the suite) until fixed.
-const OPEN = { todo: 'open ultravisor finding (issue: the ultravisor)' };
+// shrank them to these). Each test asserts the safe outcome: all three failed on the ultravisor
+// the fuzz found them in, and pass since the fixes (slot unregister refused while secure; share
+// re-checks its frames before moving them to HV_SHARING and again before committing).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, makeMachine } from '../hypervisor/system.js';
@@ -25,7 +25,7 @@ function violations(steps: Step[]): string[] {
   }
 }
 
-test('the hypervisor unregisters and re-registers the memory slot of a running SVM: the SVM must not silently read zeros', OPEN, () => {
+test('the hypervisor unregisters and re-registers the memory slot of a running SVM: the SVM must not silently read zeros', () => {
   const v = violations([
     { svm: { op: 'write', i: 3 }, answers: [], sample: 5 },
     { hv: { op: 'unreg-slot', lpid: 'svm', slot: 0n }, answers: [], sample: 5 },
@@ -35,7 +35,7 @@ test('the hypervisor unregisters and re-registers the memory slot of a running S
   assert.deepEqual(v, []);
 });
 
-test('the hypervisor pages out a frame of a pending UV_SHARE_PAGE, then refuses the share: the frame must keep its data', OPEN, () => {
+test('the hypervisor pages out a frame of a pending UV_SHARE_PAGE, then refuses the share: the frame must keep its data', () => {
   const v = violations([
     { svm: { op: 'write', i: 3 }, answers: [], sample: 5 },
     // The share of gfns 258-259: while answering 258's H_SVM_PAGE_IN, page 259 out; then refuse 259's.
@@ -45,7 +45,7 @@ test('the hypervisor pages out a frame of a pending UV_SHARE_PAGE, then refuses 
   assert.deepEqual(v, []);
 });
 
-test('the hypervisor invalidates one frame of a pending UV_SHARE_PAGE while answering the next: no fault inside the ultravisor, no frame left half-shared', OPEN, () => {
+test('the hypervisor invalidates one frame of a pending UV_SHARE_PAGE while answering the next: no fault inside the ultravisor, no frame left half-shared', () => {
   const v = violations([
     { svm: { op: 'share', i: 0, n: 2 }, answers: ['honest', { chaos: [{ op: 'page-inval', page: { k: 'agent', i: 0 }, lpid: 'svm', shift: 16n }] }], sample: 0 },
     { svm: { op: 'verify', pages: [0, 1] }, answers: [], sample: 0 },

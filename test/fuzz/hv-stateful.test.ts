@@ -63,7 +63,7 @@ test('control: ultravisor records that disagree with the hardware translation ar
 }));
 
 // Todo while the findings of hv-findings.test.ts are open: the random walk reaches them.
-test(`a hostile hypervisor: ${STEPS} random steps against a running SVM, checked after each`, { todo: 'reaches the open ultravisor findings (hv-findings.test.ts)' }, () => {
+test(`a hostile hypervisor: ${STEPS} random steps against a running SVM, checked after each`, () => {
   const t = fuzzSequences({ machineDir: A.dir, pem: A.pem, target: STEPS, maxCommands: 1000, seed: SEED });
   assert.ok(t.steps >= STEPS, `${t.steps} steps ran`);
   const n = (k: string) => t.stats.get(k) ?? 0;

@@ -84,8 +84,8 @@ hv('UV_REGISTER_MEM_SLOT slot id 512', UV.UV_REGISTER_MEM_SLOT, () => [LPID, 32 
 hv('UV_REGISTER_MEM_SLOT a slot id in use', UV.UV_REGISTER_MEM_SLOT, () => [LPID, 32 << 20, 65536, 0, 0], U.U_P5);
 hv('UV_REGISTER_MEM_SLOT overlapping a slot', UV.UV_REGISTER_MEM_SLOT, () => [LPID, 0, 65536, 0, 1], U.U_PARAMETER);
 hv('UV_REGISTER_MEM_SLOT a new slot', UV.UV_REGISTER_MEM_SLOT, () => [LPID, 32 << 20, 65536, 0, 7], U.U_SUCCESS);
-hv('UV_UNREGISTER_MEM_SLOT it', UV.UV_UNREGISTER_MEM_SLOT, () => [LPID, 7], U.U_SUCCESS);
-hv('UV_UNREGISTER_MEM_SLOT it again', UV.UV_UNREGISTER_MEM_SLOT, () => [LPID, 7], U.U_P2);
+hv('UV_UNREGISTER_MEM_SLOT of a secure SVM', UV.UV_UNREGISTER_MEM_SLOT, () => [LPID, 7], U.U_STATE);
+hv('UV_UNREGISTER_MEM_SLOT an unknown slot', UV.UV_UNREGISTER_MEM_SLOT, () => [LPID, 9], U.U_P2);
 hv('UV_UNREGISTER_MEM_SLOT unknown lpid', UV.UV_UNREGISTER_MEM_SLOT, () => [99, 0], U.U_PARAMETER);
 hv('UV_PAGE_IN shift 12', UV.UV_PAGE_IN, (e) => [LPID, e.hvPage, FREE_GPA, 0, 12], U.U_P5);
 hv('UV_PAGE_IN hypervisor page 0', UV.UV_PAGE_IN, () => [LPID, 0, FREE_GPA, 0, 16], U.U_P2);
@@ -247,12 +247,15 @@ test('UV_ESM for a partition that already has an SVM record: U_RETRY', () => {
     },
   });
   // A hypervisor that fails the VM's UV_ESM without UV_SVM_TERMINATE: the aborted record stays.
+  // An aborting SVM gives its slots back (the control for the U_STATE refusal while secure).
+  let unreg: number | undefined;
   r.hv.hooks.hcall = function* (c) {
     if (c.nr !== HC.H_SVM_INIT_ABORT) return undefined;
-    yield* [];
+    unreg = rcOf((yield* call(c.cpu, 2, UV.UV_UNREGISTER_MEM_SLOT, LPID, 0))[0]!);
     return { rc: -4 };
   };
   r.run();
   assert.equal(r.out.first, -4);
   assert.equal(r.out.again, U.U_RETRY);
+  assert.equal(unreg, U.U_SUCCESS);
 });
