@@ -14,7 +14,6 @@ let A: { dir: string; pem: Uint8Array };
 before(async () => { if (!skip) A = await makeMachine({ cpus: 1 }); });
 after(cleanup);
 
-// Todo while the findings of test/fuzz/hv-findings.test.ts are open: the walk reaches them within a few thousand steps.
 test(`hostile-hypervisor soak: ${steps} steps, seed ${seed}`, { skip }, () => {
   const t0 = performance.now();
   const t = fuzzSequences({
