@@ -24,6 +24,11 @@ export class Trace {
 
   get active(): boolean { return this.sinks.length > 0; }
 
+  /** Count an event nobody listens to without building it (hot paths check `active` first). */
+  tally(kind: string): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+
   emit(e: TraceEvent): void {
     this.counts.set(e.kind, (this.counts.get(e.kind) ?? 0) + 1);
     if (this.sinks.length === 0) return;

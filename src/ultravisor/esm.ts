@@ -55,43 +55,37 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
   const mem = uv.mem;
   let symkey: Uint8Array | undefined;
 
-  /** Bring one frame in (H_SVM_PAGE_IN); the bytes a plain page-in stored, if it was one. */
-  function* bringOne(g: number, what: string): Gen<Uint8Array | undefined> {
+  /** Bring one frame in (H_SVM_PAGE_IN). */
+  function* bringOne(g: number, what: string): Gen<void> {
     if (!svm.inSlots(g)) failWith('BAD_FDT', `${what} lies outside the VM's memory`);
     const st = svm.stateOf(g);
     if (st !== GPF.SECURE && st !== GPF.PAGEDOUT) failWith('BAD_FDT', `${what} overlaps a shared page`);
     if (!(yield* ensureFree(env, 1))) failWith('NO_SECURE_MEMORY', `no secure frame for ${what}`);
-    let got: Uint8Array | undefined;
-    svm.arrival = (gfn, bytes) => { if (gfn === g) got = bytes; };
-    try {
-      yield { nr: HC.H_SVM_PAGE_IN, args: [BigInt(g * PAGE_SIZE), 0n, 16n] };
-    } finally {
-      svm.arrival = undefined;
-    }
+    yield { nr: HC.H_SVM_PAGE_IN, args: [BigInt(g * PAGE_SIZE), 0n, 16n] };
     if (missingFrames(svm, g * PAGE_SIZE, 1).length > 0) {
       if (svm.outOfMemory) failWith('NO_SECURE_MEMORY', `no secure frame for ${what}`);
       failWith('HV_REFUSED', `the hypervisor did not page in ${what}`);
     }
-    return got;
   }
+  /** One page at a time on its way to a sink; the sink consumes it before the next is read. */
+  const piece = new Uint8Array(PAGE_SIZE);
   /**
    * Visit [gpa, gpa+len) in order, page by page, bringing in what is missing. Every byte given
-   * to `sink` is in secure memory by then, where the hypervisor can no longer change it (a page
-   * that just arrived is handed over from the ultravisor's own copy instead of being read back).
+   * to `sink` is read from secure memory, where the hypervisor can no longer change it.
    */
   function* visit(gpa: number, len: number, what: string, sink: (bytes: Uint8Array, at: number) => void): Gen<void> {
     for (let done = 0; done < len;) {
       const a = gpa + done;
-      const off = a % PAGE_SIZE;
-      const n = Math.min(len - done, PAGE_SIZE - off);
+      const n = Math.min(len - done, PAGE_SIZE - (a % PAGE_SIZE));
       let ra = guestRa(svm, a, false);
       if (ra === undefined) {
-        const page = yield* bringOne(Math.floor(a / PAGE_SIZE), what);
-        if (page) { sink(page.subarray(off, off + n), done); done += n; continue; }
+        yield* bringOne(Math.floor(a / PAGE_SIZE), what);
         ra = guestRa(svm, a, false);
         if (ra === undefined) failWith('HV_REFUSED', `${what} is not in secure memory`);
       }
-      sink(mem.read(ra!, n), done);
+      const bytes = piece.subarray(0, n);
+      mem.readInto(ra!, bytes);
+      sink(bytes, done);
       done += n;
     }
   }
@@ -264,5 +258,6 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
     return fail(ESM_REASON.HV_REFUSED!, `internal: ${(e as Error).message}`);
   } finally {
     if (uv.variant !== 'rogue') symkey?.fill(0);
+    piece.fill(0);
   }
 }

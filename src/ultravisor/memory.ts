@@ -41,9 +41,11 @@ export class UvMemory {
   }
 
   read(ra: number, len: number): Uint8Array { return this.cpu.read(ra, len); }
+  readInto(ra: number, out: Uint8Array): void { this.cpu.readInto(ra, out); }
   write(ra: number, data: Uint8Array): void { this.cpu.write(ra, data); }
   zero(ra: number, len = FRAME_SIZE): void { this.cpu.zero(ra, len); }
-  copyPage(from: number, to: number): void { this.cpu.write(to, this.cpu.read(from, FRAME_SIZE)); }
+  copy(to: number, from: number, len: number): void { this.cpu.copy(to, from, len); }
+  copyPage(from: number, to: number): void { this.cpu.copy(to, from, FRAME_SIZE); }
   /** A big-endian 8-byte table entry. */
   writeEntry(ra: number, v: bigint): void { this.cpu.write(ra, entryBytes(v)); }
 }

@@ -22,10 +22,24 @@ export function pageAad(lpid: number, gfn: number, version: bigint): Buffer {
   return a;
 }
 
+/**
+ * Where a page is read from and written to, in pieces: the ultravisor's memory port. Streaming
+ * keeps whole-page copies out of the path; node's cipher allocates each output piece, and
+ * 32 KiB pieces measured fastest (64 KiB outputs cost more to allocate than to encrypt).
+ */
+export interface PagePort {
+  readInto(ra: number, out: Uint8Array): void;
+  write(ra: number, data: Uint8Array): void;
+  zero(ra: number, len: number): void;
+}
+const PIECE = 32 * 1024;
+
 export class PageCrypt {
   #key: Buffer | undefined = randomBytes(32);
   readonly #ivPrefix = randomBytes(4);
   #counter = 0n;
+  /** One piece of the page on its way through the cipher; wiped after every use. */
+  readonly #piece = new Uint8Array(PIECE);
 
   constructor(readonly lpid: number) {}
 
@@ -37,29 +51,48 @@ export class PageCrypt {
     return iv;
   }
 
-  /** Encrypt one page; the caller keeps {iv, tag, version} and hands out only the ciphertext. */
-  seal(gfn: number, version: bigint, plain: Uint8Array): { ciphertext: Buffer; sealed: SealedPage } {
+  /** Encrypt the page at `from` into `to`; the caller keeps {iv, tag, version}, the hypervisor gets only ciphertext. */
+  seal(port: PagePort, gfn: number, version: bigint, from: number, to: number, len: number): SealedPage {
     if (!this.#key) throw new Error('page key wiped');
     const iv = this.#nextIv();
     const c = createCipheriv('aes-256-gcm', this.#key, iv);
     c.setAAD(pageAad(this.lpid, gfn, version));
-    const ct = c.update(plain);
+    const piece = this.#piece;
+    for (let off = 0; off < len; off += PIECE) {
+      const n = Math.min(PIECE, len - off);
+      const p = n === PIECE ? piece : piece.subarray(0, n);
+      port.readInto(from + off, p);
+      port.write(to + off, c.update(p));
+    }
+    piece.fill(0);
     c.final();
-    return { ciphertext: ct, sealed: { iv, tag: c.getAuthTag(), version } };
+    return { iv, tag: c.getAuthTag(), version };
   }
 
-  /** Decrypt and verify; undefined when anything about the page is not what was sealed. */
-  open(gfn: number, sealed: SealedPage, ciphertext: Uint8Array): Buffer | undefined {
-    if (!this.#key) return undefined;
+  /**
+   * Decrypt and verify the ciphertext at `from` into `to` (a frame only the ultravisor can see
+   * yet). False when anything about the page is not what was sealed; `to` is zeroed then.
+   */
+  open(port: PagePort, gfn: number, sealed: SealedPage, from: number, to: number, len: number): boolean {
+    if (!this.#key) return false;
+    const piece = this.#piece;
     try {
       const d = createDecipheriv('aes-256-gcm', this.#key, sealed.iv);
       d.setAAD(pageAad(this.lpid, gfn, sealed.version));
       d.setAuthTag(sealed.tag);
-      const p = d.update(ciphertext);
+      for (let off = 0; off < len; off += PIECE) {
+        const n = Math.min(PIECE, len - off);
+        const p = n === PIECE ? piece : piece.subarray(0, n);
+        port.readInto(from + off, p);
+        const plain = d.update(p);
+        port.write(to + off, plain);
+        plain.fill(0);
+      }
       d.final();
-      return p;
+      return true;
     } catch {
-      return undefined;
+      port.zero(to, len);
+      return false;
     }
   }
 

@@ -79,14 +79,11 @@ export function pageIn(env: PageEnv, svm: Svm, hvRa: number, gfn: number, flags:
   if (st === GPF.PAGEDOUT) {
     const f = env.frames.alloc();
     if (f === undefined) { svm.outOfMemory = true; return U.U_BUSY; }
-    const plain = svm.crypt.open(gfn, e!.sealed!, env.mem.read(hvRa, PAGE_SIZE));
-    if (!plain) {
+    if (!svm.crypt.open(env.mem, gfn, e!.sealed!, hvRa, f, PAGE_SIZE)) {
       env.frames.release(f);
       env.event({ kind: 'page-verify-failed', lpid: svm.lpid, gfn });
       return U.U_P3;
     }
-    env.mem.write(f, plain);
-    plain.fill(0);
     e!.sealed = undefined;
     installSecure(env, svm, gfn, e!, f);
     setState(env, svm, gfn, e!, GPF.SECURE);
@@ -97,11 +94,9 @@ export function pageIn(env: PageEnv, svm: Svm, hvRa: number, gfn: number, flags:
   if (st !== GPF.SECURE || e?.secure !== undefined || svm.state !== 'init') return U.U_P2;
   const f = env.frames.alloc();
   if (f === undefined) { svm.outOfMemory = true; return U.U_BUSY; }
-  const bytes = env.mem.read(hvRa, PAGE_SIZE);
-  env.mem.write(f, bytes);
+  env.mem.copy(f, hvRa, PAGE_SIZE);
   const ne = svm.entry(gfn);
   installSecure(env, svm, gfn, ne, f);
-  svm.arrival?.(gfn, bytes);
   return U.U_SUCCESS;
 }
 
@@ -120,10 +115,7 @@ export function pageOut(env: PageEnv, svm: Svm, hvRa: number, gfn: number): numb
     return U.U_SUCCESS;
   }
   const version = e.version + 1n;
-  const plain = env.mem.read(e.secure, PAGE_SIZE);
-  const { ciphertext, sealed } = svm.crypt.seal(gfn, version, plain);
-  plain.fill(0);
-  env.mem.write(hvRa, ciphertext);
+  const sealed = svm.crypt.seal(env.mem, gfn, version, e.secure, hvRa, PAGE_SIZE);
   svm.tables.unmap(env.mem, gfn);
   env.tlbie();
   freeSecure(env, svm, gfn, e);

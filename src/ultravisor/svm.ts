@@ -49,11 +49,6 @@ export class Svm {
   readonly bounce: { tpm?: number; rtas?: number } = {};
   /** A UV_PAGE_IN failed for lack of secure memory (the reason UV_ESM gives). */
   outOfMemory = false;
-  /**
-   * While UV_ESM waits for a page: handed the bytes a plain UV_PAGE_IN just put in secure memory
-   * (the ultravisor's own copy, out of the hypervisor's reach), so they need not be read back.
-   */
-  arrival: ((gfn: number, bytes: Uint8Array) => void) | undefined;
 
   constructor(readonly lpid: number, readonly tables: SvmTables, readonly vmMsr: bigint) {}
 

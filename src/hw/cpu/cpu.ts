@@ -35,6 +35,19 @@ interface Suspended { flow: Flow; mode: Mode }
 export interface Route { target: 'ultravisor' | 'hypervisor' | 'os'; save: 'SRR' | 'HSRR' | 'USRR' }
 
 const PRIV_RANK: Record<SprPriv, number> = { user: 0, priv: 1, hv: 2, uv: 3, none: 4 };
+const RESERVED_MODE = MSR.S | MSR.HV | MSR.PR;
+
+// The SPR table flattened per number for the checks every mfspr/mtspr makes: the rank a read or
+// write needs (-1: no such SPR) and the SMFCTRL bit that raises 'hv' to 'uv' (0 none, 1 E, 2 D).
+const SPR_SPACE = 1024;
+const NEED = [new Int8Array(SPR_SPACE).fill(-1), new Int8Array(SPR_SPACE).fill(-1)] as const;
+const UV_BIT = [new Uint8Array(SPR_SPACE), new Uint8Array(SPR_SPACE)] as const;
+for (const [num, d] of SPR_BY_NUM) {
+  NEED[0][num] = PRIV_RANK[d.read]; NEED[1][num] = PRIV_RANK[d.write];
+  const bit = d.uvWhen?.bit === 'E' ? 1 : 2;
+  if (d.uvWhen?.read) UV_BIT[0][num] = bit;
+  if (d.uvWhen?.write) UV_BIT[1][num] = bit;
+}
 
 export class Cpu {
   readonly regs = new Regs();
@@ -95,7 +108,10 @@ export class Cpu {
   get isUltravisor(): boolean { return this.#s && this.#hv && !this.#pr; }
   get lpid(): number { return Number(this.#spr[S.LPIDR]); }
   get smfctrl(): bigint { return this.#spr[S.SMFCTRL]!; }
-  get smfEnabled(): boolean { return (this.#spr[S.SMFCTRL]! & SMFCTRL_E) !== 0n; }
+  get smfEnabled(): boolean { return this.#smfE; }
+  /** SMFCTRL[E] and [D], kept as booleans: every SPR check and interrupt route reads them. */
+  #smfE = false;
+  #smfD = false;
 
   /** Current privilege rank for SPR checks: 0 problem, 1 privileged, 2 hypervisor, 3 ultravisor. */
   private rank(): number {
@@ -124,33 +140,41 @@ export class Cpu {
     return new HardwareInterrupt(0xE40, `hypervisor emulation assistance: ${what}`);
   }
 
+  /** The rank an access needs now, from the flattened table (-1: no such SPR; 4: nobody). */
+  #needRank(num: number, w: 0 | 1): number {
+    if (!(num >= 0 && num < SPR_SPACE)) return -1;
+    const need = NEED[w][num]!;
+    const bit = UV_BIT[w][num]!;
+    return need === 2 && bit !== 0 && (bit === 1 ? this.#smfE : this.#smfD) ? 3 : need;
+  }
+
   /** mfspr with the architected privilege check; a violation throws the interrupt it raises. */
   mfspr(num: number): bigint {
-    const need = this.sprNeed(num, false);
+    const need = this.#needRank(num, 0);
     const r = this.rank();
-    if (need === undefined || need === 'none') {
+    if (need < 0 || need === 4) {
       if (r === 3) return 0n; // the ultravisor reading an undefined SPR: no-op
-      throw this.sprViolation(num, false, need);
+      throw this.sprViolation(num, false, this.sprNeed(num, false));
     }
-    if (PRIV_RANK[need] > r) throw this.sprViolation(num, false, need);
+    if (need > r) throw this.sprViolation(num, false, this.sprNeed(num, false));
     return this.#readSprRaw(num);
   }
 
   /** mtspr with the architected privilege check. Writes to read-only SPRs are no-ops above problem state. */
   mtspr(num: number, value: bigint): void {
-    const need = this.sprNeed(num, true);
+    const need = this.#needRank(num, 1);
     const r = this.rank();
-    if (need === undefined) {
+    if (need < 0) {
       if (r === 3) return;
-      throw this.sprViolation(num, true, need);
+      throw this.sprViolation(num, true, undefined);
     }
-    if (need === 'none') {
-      if (this.#pr) throw this.sprViolation(num, true, need);
+    if (need === 4) {
+      if (this.#pr) throw this.sprViolation(num, true, 'none');
       return;
     }
-    if (PRIV_RANK[need] > r) {
+    if (need > r) {
       this.#core.trace.emit({ kind: 'spr-refused', cpu: this.id, from: this.mode, spr: num, write: true });
-      throw this.sprViolation(num, true, need);
+      throw this.sprViolation(num, true, this.sprNeed(num, true));
     }
     this.#writeSprRaw(num, BigInt.asUintN(64, value));
   }
@@ -173,11 +197,14 @@ export class Cpu {
       case S.LR: this.regs.lr = v; return;
       case S.CTR: this.regs.ctr = v; return;
       case S.TBL_W: case S.TBU_W: return; // the model's time base is the machine's step count
-      case S.LPIDR: case S.PTCR: this.#spr[num] = v; this.#flushTlb(); return;
+      // The cached translations belong to one partition and one table: only a change drops them.
+      case S.LPIDR: case S.PTCR: if (this.#spr[num] !== v) { this.#spr[num] = v; this.#flushTlb(); } return;
       case S.SMFCTRL: {
         // E cannot be turned off once set: the facility is a boot-time property of the machine.
         const keepE = this.#spr[S.SMFCTRL]! & SMFCTRL_E;
         this.#spr[num] = v | keepE;
+        this.#smfE = ((v | keepE) & SMFCTRL_E) !== 0n;
+        this.#smfD = ((v | keepE) & SMFCTRL_D) !== 0n;
         this.#core.trace.emit({ kind: 'spr', cpu: this.id, spr: 'SMFCTRL', value: '0x' + (v | keepE).toString(16) });
         this.#flushTlb();
         return;
@@ -228,8 +255,8 @@ export class Cpu {
       this.halted = true;
       throw new Checkstop(`interrupt 0x${vector.toString(16)} in ultravisor mode on cpu ${this.id}`);
     }
-    const from = this.mode;
     const old = this.#msrValue;
+    const from = modeOf(old);
     const route = Cpu.route(vector, old, this.smfEnabled, scLev);
     const srr1 = (old & ~SRR1_INT_MASK) | srr1Bits;
     const pair = route.save === 'USRR' ? [S.USRR0, S.USRR1] : route.save === 'HSRR' ? [S.HSRR0, S.HSRR1] : [S.SRR0, S.SRR1];
@@ -244,7 +271,9 @@ export class Cpu {
     this.#setMsr(msr);
     this.regs.pc = base + vector;
     this.idle = false;
-    this.#core.trace.emit({
+    const t = this.#core.trace;
+    if (!t.active) { t.tally('interrupt'); return; }
+    t.emit({
       kind: 'interrupt', cpu: this.id, from, to: this.mode, vector,
       regs: { save: route.save, srr1: '0x' + srr1.toString(16), ...(scLev ? { lev: scLev } : {}) },
     });
@@ -254,16 +283,20 @@ export class Cpu {
 
   /** sc LEV: the level is recorded in SRR1; the PC saved is the instruction after it. */
   sc(lev: 0 | 1 | 2, nextPc: number): void {
-    this.#core.trace.emit({ kind: 'sc', cpu: this.id, from: this.mode, lev, regs: { r3: '0x' + this.regs.getGpr(3).toString(16) } });
+    const t = this.#core.trace;
+    if (t.active) t.emit({ kind: 'sc', cpu: this.id, from: this.mode, lev, regs: { r3: '0x' + this.regs.getGpr(3).toString(16) } });
+    else t.tally('sc');
     this.deliver(0xC00, nextPc, BigInt(lev) << SRR1_SC_LEV_SHIFT, lev);
   }
 
   #returnTo(kind: 'rfid' | 'hrfid' | 'urfid', pc: bigint, msr: bigint): void {
-    const from = this.mode;
-    if (modeOf(msr) === 'reserved') msr &= ~MSR.PR;
+    const from = modeOf(this.#msrValue);
+    if ((msr & RESERVED_MODE) === RESERVED_MODE) msr &= ~MSR.PR;
     this.#setMsr(msr);
     this.regs.pc = Number(BigInt.asUintN(64, pc) & ~3n);
-    this.#core.trace.emit({ kind, cpu: this.id, from, to: this.mode, regs: { pc: '0x' + this.regs.pc.toString(16), lpid: this.lpid } });
+    const t = this.#core.trace;
+    if (!t.active) { t.tally(kind); return; }
+    t.emit({ kind, cpu: this.id, from, to: this.mode, regs: { pc: '0x' + this.regs.pc.toString(16), lpid: this.lpid } });
   }
 
   /** rfid: PC from SRR0, MSR from SRR1; it can clear HV and S but never set them. */
