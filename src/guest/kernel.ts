@@ -31,6 +31,7 @@ import { ENOENT, ENOMEM, FsError, Vfs } from './fs/vfs.js';
 import { esmFile, openLuksRoot, rawPrefix, ROOT_PASSPHRASE_FILES } from './luks.js';
 import { loadImage, Process, type ResumeContext } from './process.js';
 import { syscall, type SysResult } from './syscalls.js';
+import { closeFd } from './file-calls.js';
 import { strerror } from './errno.js';
 import { MmioTransport, REG, VirtioProbeError } from './virtio/transport.js';
 import { VirtioBlkDriver } from './virtio/blk.js';
@@ -346,6 +347,7 @@ export class Kernel implements Software {
     p.kind = np.kind;
     p.regions.push(...np.regions);
     Object.assign(p, { entry: np.entry, sp: np.sp, argc: np.argc, argv: np.argv, envp: np.envp, brkBase: np.brkBase, brk: np.brk, brkMax: np.brkMax });
+    for (const fd of p.cloexec) closeFd(p, fd);
     this.current = p;
   }
 
@@ -366,6 +368,8 @@ export class Kernel implements Software {
     c.kind = p.kind;
     c.ownImage = false;
     c.fds.push(...p.fds.map((f) => (f ? { ...f } : undefined)));
+    for (const fd of p.cloexec) c.cloexec.add(fd);
+    c.rlimits = p.rlimits.map(([cur, max]) => [cur, max]);
     Object.assign(c, { entry: p.entry, sp: p.sp, brkBase: p.brkBase, brk: p.brk, brkMax: p.brkMax });
     p.vforkChild = c;
     p.resume = ctx;

@@ -52,12 +52,19 @@ export class PageAllocator {
 
   /** Exactly the pages of [gpa, gpa + n pages) (an ELF segment's address): undefined if any is taken. */
   allocAt(gpa: number, n: number): number | undefined {
+    if (!this.isFree(gpa, n)) return undefined;
     const first = Math.floor(gpa / PAGE_SIZE);
-    if (first < 0 || first + n > this.#used.length) return undefined;
-    for (let i = first; i < first + n; i++) if (this.#used[i]) return undefined;
     this.#used.fill(1, first, first + n);
     this.#free -= n;
     return first * PAGE_SIZE;
+  }
+
+  /** Whether every page of [gpa, gpa + n pages) is free (and inside memory). */
+  isFree(gpa: number, n: number): boolean {
+    const first = Math.floor(gpa / PAGE_SIZE);
+    if (first < 0 || first + n > this.#used.length) return false;
+    for (let i = first; i < first + n; i++) if (this.#used[i]) return false;
+    return true;
   }
 
   free(gpa: number, n = 1): void {

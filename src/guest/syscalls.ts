@@ -10,15 +10,20 @@ import * as mem from './mem.js';
 import { E2BIG, EBADF, ECHILD, EFAULT, EINVAL, EISDIR, EMFILE, ENAMETOOLONG, ENOENT, ENOSYS, FsError, normalizePath } from './fs/vfs.js';
 import type { Kernel } from './kernel.js';
 import { MAX_ARGS, type Process } from './process.js';
+import { brk, mmap, mprotect, munmap } from './mm.js';
+import { AT_EMPTY_PATH, AT_FDCWD, closeFd, dup, dup3, fcntl, newfstatat, O_CLOEXEC, readlinkat } from './file-calls.js';
+import { fdLimit, prlimit } from './rlimit.js';
 
 export const NR = {
-  exit: 1, read: 3, write: 4, open: 5, close: 6, execve: 11, lseek: 19, getpid: 20, getuid: 24, brk: 45,
-  getgid: 47, geteuid: 49, getegid: 50, ioctl: 54, getppid: 64, reboot: 88, uname: 122, writev: 146,
-  exit_group: 234, openat: 286, getrandom: 359, vfork: 189, wait4: 114,
+  exit: 1, read: 3, write: 4, open: 5, close: 6, execve: 11, lseek: 19, getpid: 20, getuid: 24, dup: 41, brk: 45,
+  getgid: 47, geteuid: 49, getegid: 50, ioctl: 54, fcntl: 55, dup2: 63, getppid: 64, readlink: 85, reboot: 88,
+  mmap: 90, munmap: 91, fstat: 108, uname: 122, mprotect: 125, writev: 146, ugetrlimit: 190, gettid: 207,
+  set_tid_address: 232, exit_group: 234, openat: 286, newfstatat: 291, readlinkat: 296, set_robust_list: 300,
+  dup3: 316, prlimit64: 325, getrandom: 359, rseq: 387, vfork: 189, wait4: 114,
 } as const;
 
 export const O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_APPEND = 0o2000;
-export const AT_FDCWD = -100;
+export { AT_FDCWD };
 const ENOTTY = 25;
 const PATH_MAX = 4096;
 const IO_MAX = 1 << 20;
@@ -37,12 +42,21 @@ export type SysResult =
 
 const ok = (value: number): SysResult => ({ kind: 'ret', value });
 const err = (errno: number): SysResult => ({ kind: 'err', errno });
+/** A result or -errno. */
+const res = (v: number): SysResult => (v < 0 ? err(-v) : ok(v));
+/** sizeof(struct robust_list_head) on 64-bit. */
+const ROBUST_LIST_HEAD_SIZE = 24;
 
-function* path(cpu: Cpu, p: Process, addr: number): Generator<Op, string, void> {
+/** A path argument as the program gave it. */
+function* rawPath(cpu: Cpu, addr: number): Generator<Op, string, void> {
   if (addr === 0) throw new FsError(EFAULT, 'NULL path');
   const s = yield* mem.readCString(cpu, addr, PATH_MAX);
   if (s === undefined) throw new FsError(ENAMETOOLONG, 'path too long');
-  return normalizePath(s, '/');
+  return s;
+}
+
+function* path(cpu: Cpu, p: Process, addr: number): Generator<Op, string, void> {
+  return normalizePath(yield* rawPath(cpu, addr), '/');
   void p;
 }
 
@@ -65,21 +79,31 @@ export function* syscall(k: Kernel, cpu: Cpu, p: Process, nr: number, a: bigint[
   const n = (i: number) => Number(BigInt.asIntN(64, a[i]!));
   switch (nr) {
     case NR.exit: case NR.exit_group: return { kind: 'exit', code: n(0) & 0xff };
-    case NR.getpid: return ok(p.pid);
-    case NR.getppid: return ok(0);
+    case NR.getpid: case NR.gettid: return ok(p.pid);
+    case NR.getppid: return ok(p.parent?.pid ?? 0);
     case NR.getuid: case NR.geteuid: case NR.getgid: case NR.getegid: return ok(0);
-    case NR.brk: {
-      const want = n(0);
-      if (want >= p.brkBase && want <= p.brkMax) p.brk = want;
-      return ok(p.brk);
-    }
+    // One thread per process: nobody waits on the child-tid word or on robust futexes.
+    case NR.set_tid_address: return ok(p.pid);
+    case NR.set_robust_list: return n(1) === ROBUST_LIST_HEAD_SIZE ? ok(0) : err(EINVAL);
+    // As a kernel built without CONFIG_RSEQ: glibc then runs without restartable sequences.
+    case NR.rseq: return err(ENOSYS);
+    case NR.prlimit64: return res(yield* prlimit(cpu, p, n(0), n(1), n(2), n(3)));
+    case NR.ugetrlimit: return res(yield* prlimit(cpu, p, 0, n(0), 0, n(1)));
+    case NR.brk: return ok(yield* brk(cpu, p, n(0)));
+    case NR.mmap: return res(yield* mmap(cpu, k.pages!, k.vfs!, p, { addr: n(0), len: n(1), prot: n(2), flags: n(3), fd: n(4) | 0, off: n(5) }));
+    case NR.munmap: return res(munmap(k.pages!, p, n(0), n(1)));
+    case NR.mprotect: return res(mprotect(k.pages!, p, n(0), n(1), n(2)));
+    case NR.fstat: return res(yield* newfstatat(cpu, k.vfs!, p, n(0) | 0, '', n(1), AT_EMPTY_PATH));
+    case NR.newfstatat: return res(yield* newfstatat(cpu, k.vfs!, p, n(0) | 0, yield* rawPath(cpu, n(1)), n(2), n(3)));
+    case NR.readlink: return res(yield* readlinkat(cpu, k.vfs!, p, AT_FDCWD, yield* rawPath(cpu, n(0)), n(1), n(2)));
+    case NR.readlinkat: return res(yield* readlinkat(cpu, k.vfs!, p, n(0) | 0, yield* rawPath(cpu, n(1)), n(2), n(3)));
+    case NR.dup: return res(dup(p, n(0)));
+    case NR.dup2: return res(dup3(p, n(0), n(1), undefined));
+    case NR.dup3: return res(dup3(p, n(0), n(1), n(2)));
+    case NR.fcntl: return res(fcntl(p, n(0), n(1) | 0, n(2)));
     case NR.open: return yield* openat(k, cpu, p, AT_FDCWD, n(0), n(1));
     case NR.openat: return yield* openat(k, cpu, p, n(0), n(1), n(2));
-    case NR.close: {
-      if (!p.fds[n(0)]) return err(EBADF);
-      p.fds[n(0)] = undefined;
-      return ok(0);
-    }
+    case NR.close: return closeFd(p, n(0)) ? ok(0) : err(EBADF);
     case NR.read: {
       const f = p.fds[n(0)];
       if (!f || (f.flags & 3) === O_WRONLY) return err(EBADF);
@@ -188,10 +212,12 @@ function* openat(k: Kernel, cpu: Cpu, p: Process, dirfd: number, pathAddr: numbe
   const fd = lowestFd(p);
   if (fd < 0) return err(EMFILE);
   p.fds[fd] = { inode, pos: 0, flags, path: name };
+  if (flags & O_CLOEXEC) p.cloexec.add(fd);
   return ok(fd);
 }
 
 function lowestFd(p: Process): number {
-  for (let i = 0; i < 1024; i++) if (!p.fds[i]) return i;
+  const max = fdLimit(p);
+  for (let i = 0; i < max; i++) if (!p.fds[i]) return i;
   return -1;
 }
