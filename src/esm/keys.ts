@@ -79,23 +79,49 @@ function modulusBits(pkcs1: Uint8Array, subject: string): number {
 export interface PemBlock { label: string; headers: string[]; der: Uint8Array }
 
 const BASE64_BODY = /^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Encapsulation boundaries are whole lines (RFC 7468); trailing blanks and a CR are allowed. */
+const BEGIN_LINE = /^-----BEGIN ([A-Z0-9 ]+)-----[ \t\r]*$/;
+const END_LINE = /^-----END ([A-Z0-9 ]+)-----[ \t\r]*$/;
 
-/** The first PEM block in the bytes, strictly decoded (no stray characters in the base64). */
+/**
+ * The first PEM block in the bytes, strictly decoded (no stray characters in the base64). The
+ * block is the earliest BEGIN line that an END line of the same label follows, up to the first
+ * such END line. One pass over the lines: for each label only its earliest unclosed BEGIN line is
+ * remembered, so many BEGIN lines without an END cost no more than any other lines.
+ */
 export function decodePem(bytes: Uint8Array, subject: string): PemBlock {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  const m = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
-  if (!m) throw new EsmKeyError(subject, 'no PEM block (-----BEGIN ...-----)');
-  const label = m[1]!;
-  let body = m[2]!;
+  const open = new Map<string, number>(); // label -> where the body of its earliest unclosed BEGIN starts
+  let found: { label: string; start: number; end: number } | undefined;
+  for (let pos = 0; pos < text.length;) {
+    const nl = text.indexOf('\n', pos);
+    const lineEnd = nl < 0 ? text.length : nl;
+    if (text.startsWith('-----', pos)) {
+      const line = text.slice(pos, lineEnd);
+      const begin = nl >= 0 ? BEGIN_LINE.exec(line) : null; // a BEGIN line ends with a newline
+      const end = begin ? null : END_LINE.exec(line);
+      // Once a block is found, a later BEGIN cannot come before it.
+      if (begin && !found && !open.has(begin[1]!)) open.set(begin[1]!, nl + 1);
+      else if (end && open.has(end[1]!)) {
+        const start = open.get(end[1]!)!;
+        open.delete(end[1]!);
+        if (!found || start < found.start) found = { label: end[1]!, start, end: pos };
+      }
+    }
+    pos = lineEnd + 1;
+  }
+  if (!found) throw new EsmKeyError(subject, 'no PEM block (-----BEGIN ...-----)');
+  let body = text.slice(found.start, found.end);
   const headers: string[] = [];
   if (body.includes(':')) {
     const lines = body.split(/\r?\n/);
-    while (lines.length && lines[0]!.includes(':')) headers.push(lines.shift()!);
-    body = lines.join('\n');
+    let i = 0;
+    while (i < lines.length && lines[i]!.includes(':')) headers.push(lines[i++]!);
+    body = lines.slice(i).join('\n');
   }
   body = body.replace(/\s+/g, '');
   if (body.length % 4 !== 0 || !BASE64_BODY.test(body)) throw new EsmKeyError(subject, 'PEM body is not well-formed base64');
-  return { label, headers, der: new Uint8Array(Buffer.from(body, 'base64')) };
+  return { label: found.label, headers, der: new Uint8Array(Buffer.from(body, 'base64')) };
 }
 
 /** Read a recipient's public key PEM file without node's slow decoder. */

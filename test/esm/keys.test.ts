@@ -77,3 +77,21 @@ test('public keys: SubjectPublicKeyInfo and RSA PUBLIC KEY read without node\'s 
   const ec = bytes(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string);
   assert.throws(() => esm.readPublicKeyPem(ec, 'ec'), /not an RSA public key/);
 });
+
+test('PEM blocks: the earliest BEGIN line an END of its label closes; boundaries are whole lines; headers; the same one-line refusals', async () => {
+  const { decodePem } = await import('../../src/esm/keys.js');
+  const pem = (s: string) => decodePem(bytes(s), 'key.pem');
+  const der = (s: string) => Buffer.from(pem(s).der).toString();
+  // QUJD is "ABC", REVG is "DEF".
+  assert.equal(der('junk\n-----BEGIN A-----\nQUJD\n-----END A-----\n-----BEGIN A-----\nREVG\n-----END A-----\n'), 'ABC');
+  assert.equal(der('-----BEGIN A-----\r\nQU\r\nJD\r\n-----END A-----\r\n'), 'ABC');
+  // BEGIN lines no END closes are skipped, however many.
+  assert.equal(der(`${'-----BEGIN PUBLIC KEY-----\n'.repeat(1000)}-----BEGIN B-----\nQUJD\n-----END B-----`), 'ABC');
+  assert.deepEqual(pem('-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: X\n\nQUJD\n-----END RSA PRIVATE KEY-----\n').headers, ['Proc-Type: 4,ENCRYPTED', 'DEK-Info: X']);
+  // An END of another label does not close a block: the earlier BEGIN's block runs to its own END.
+  assert.throws(() => pem('-----BEGIN A-----\n-----BEGIN B-----\nQUJD\n-----END B-----\n-----END A-----\n'), { message: 'key.pem: PEM body is not well-formed base64' });
+  for (const s of ['', 'QUJD', '-----BEGIN A-----\nQUJD\n', '-----BEGIN A-----\nQUJD\n-----END B-----\n', 'x-----BEGIN A-----\nQUJD\n-----END A-----\n', '-----BEGIN A-----']) {
+    assert.throws(() => pem(s), (e: Error) => e instanceof esm.EsmKeyError && e.message === 'key.pem: no PEM block (-----BEGIN ...-----)', JSON.stringify(s));
+  }
+  assert.throws(() => esm.readPublicKeyPem(bytes('-----BEGIN PUBLIC KEY-----\n'.repeat(5000)), 'key.pem'), { message: 'key.pem: no PEM block (-----BEGIN ...-----)' });
+});
