@@ -9,9 +9,10 @@
 //
 // readImageDir checks every file and reports the first problem as an InputError naming it.
 
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
+import { openInputFile, readInputFile } from '../util/input-file.js';
 import { CpioError, isCpioAt } from './cpio.js';
 import { ElfError, EM_PPC64, loadableImage, parseElf, type Elf } from './elf.js';
 import { isModelKernel, readModelKernelConfig } from './kernel.js';
@@ -39,15 +40,8 @@ export const MIN_DISK = 1024 * 1024;
 /** Linux's COMMAND_LINE_SIZE on powerpc, counting the NUL. */
 export const MAX_BOOTARGS = 2048;
 
-/** Read a whole file; a missing or unreadable file is an InputError naming it. */
-export function readInputFile(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(path, code === 'ENOENT' ? `no such ${what}` : code === 'EISDIR' ? `is a directory, expected the ${what}` : `cannot read the ${what} (${code ?? (e as Error).message})`);
-  }
-}
+/** Read a whole file; a missing, unreadable or not regular file is an InputError naming it. */
+export { readInputFile };
 
 /** The command line as a string: UTF-8, one line, shorter than COMMAND_LINE_SIZE. */
 export function checkBootargs(bytes: Uint8Array, subject: string): string {
@@ -136,15 +130,8 @@ export type DiskInfo =
 
 /** Check a root disk without reading its content: sizes, the tar headers, or the LUKS2 header. */
 export function inspectDisk(path: string): DiskInfo {
-  let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(path, code === 'ENOENT' ? 'no such root disk' : `cannot read the root disk (${code})`);
-  }
+  const { fd, size } = openInputFile(path, 'root disk');
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new InputError(path, 'the root disk is not a regular file');
-    const size = st.size;
     const read = fdByteReader(fd);
     if (size % SECTOR !== 0) throw new InputError(path, `size ${size} is not a whole number of 512-byte sectors (truncated?)`);
     if (isLuks2(read(0, 6))) {

@@ -1,20 +1,17 @@
 // Shared plumbing of the ESM commands: reading inputs with one-line errors, mapping the
 // library's errors to exit codes, unlocking a secret key, and collecting many public keys.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { CheckFailed, InputError } from '../../util/errors.js';
+import { readInputFile } from '../../util/input-file.js';
 import { getPassphrase } from '../../util/passphrase.js';
 import { EsmCryptoError, EsmFormatError, EsmInputError, EsmRefused, loadSecretKey, parseEsmBlob, type EsmBlob } from '../../esm/index.js';
 import { CpioError } from '../../image/cpio.js';
 
+/** A file the user named, read whole: a regular file, or one line naming it (src/util/input-file.ts). */
 export function readInput(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(path, code === 'ENOENT' ? `no such ${what}` : code === 'EISDIR' ? `is a directory, expected a ${what}` : `cannot read ${what} (${code ?? (e as Error).message})`);
-  }
+  return readInputFile(path, what);
 }
 
 /** Run a command body, reporting library errors as one line with the right exit code. */

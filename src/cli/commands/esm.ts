@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { CliContext } from '../main.js';
 import { InputError, UsageError } from '../../util/errors.js';
+import { checkInputFile } from '../../util/input-file.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { getPassphrase } from '../../util/passphrase.js';
 import { progress } from '../../util/progress.js';
@@ -256,6 +257,17 @@ async function make(config: string, opts: { jobs?: number; index: boolean }): Pr
   if (digests.length > 1) throw new InputError(config, 'multiple digest entries');
   if (digests.length === 0 && (recipients.length || files.length)) throw new InputError(config, 'missing digest entry');
   const origin = origins[0]!;
+  // Every file the configuration names is a regular file, checked before anything is read,
+  // asked for or written: a device or a FIFO would otherwise be read forever or block.
+  const needsSeckey = recipients.length > 0 || files.length > 0 || digests.length > 0;
+  const inputs: [string, string][] = [[origin.pubkey!, 'public key'], ...(needsSeckey ? [[origin.seckey!, 'secret key'] as [string, string]] : [])];
+  for (const r of recipients) inputs.push([r.pubkey!, 'public key']);
+  for (const d of digests) {
+    inputs.push([d.kernel!, 'kernel ELF'], [d.initramfs!, 'initramfs']);
+    if (d.rtas) inputs.push([d.rtas, 'RTAS image']);
+  }
+  for (const f of files) inputs.push([f.path!, 'file']);
+  for (const [path, what] of inputs) checkInputFile(path, what);
   const created = createEsmBlob(readInput(origin.pubkey!, 'public key'), { comment: origin.comment ?? '', index: opts.index });
   let blob = parseEsmBlob(created.bytes);
   const symkey = created.symkey;

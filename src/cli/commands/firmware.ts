@@ -1,16 +1,16 @@
 // `pef firmware build`: a firmware image in the model's signed container format, signed with the
 // model's vendor key (or another key, or not at all) - for replacing a machine's stage.
-import { existsSync, readFileSync } from 'node:fs';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { CliContext } from '../main.js';
 import { buildImage, isStage, KNOWN_VARIANTS, parseContainer, parsePayload, STAGES } from '../../firmware/index.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { InputError } from '../../util/errors.js';
+import { readInputFile } from '../../util/input-file.js';
 
 function readPrivateKey(file: string): KeyObject {
-  if (!existsSync(file)) throw new InputError(file, 'no such file');
-  try { return createPrivateKey(readFileSync(file)); } catch (e) {
+  const pem = Buffer.from(readInputFile(file, 'private key'));
+  try { return createPrivateKey(pem); } catch (e) {
     throw new InputError(file, `not a private key (${e instanceof Error ? e.message : String(e)})`);
   }
 }

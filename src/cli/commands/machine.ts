@@ -1,6 +1,6 @@
 // `pef machine ...`: make a machine directory, boot it through secure and trusted boot, check
 // it can unwrap what SVM owners wrap to it, and manage its key (rekey, duplicate-key).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { CliContext } from '../main.js';
@@ -11,6 +11,7 @@ import {
 import { parseEndpoint, toHex } from '../../tpm/index.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { CheckFailed, InputError } from '../../util/errors.js';
+import { readInputFile } from '../../util/input-file.js';
 
 function examples(cmd: Command, ...lines: string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`);
@@ -23,8 +24,8 @@ function parseTpm(s: string): { kind: 'embedded' } | { kind: 'swtpm'; endpoint: 
 }
 
 function readPublicKey(file: string): KeyObject {
-  if (!existsSync(file)) throw new InputError(file, 'no such file');
-  try { return createPublicKey(readFileSync(file)); } catch (e) {
+  const pem = Buffer.from(readInputFile(file, 'public key'));
+  try { return createPublicKey(pem); } catch (e) {
     throw new InputError(file, `not a public key (${e instanceof Error ? e.message : String(e)})`);
   }
 }
@@ -148,8 +149,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (!m || !isStage(m[1]!)) throw new InputError('--replace', `'${o.replace}' is not STAGE=FILE with STAGE one of ${STAGES.join(', ')}`);
         const stage = m[1];
         const file = m[2]!;
-        if (!existsSync(file)) throw new InputError(file, 'no such file');
-        const bytes = new Uint8Array(readFileSync(file));
+        const bytes = readInputFile(file, 'firmware image');
         let c;
         try { c = parseContainer(bytes); } catch (e) { throw new InputError(file, e instanceof Error ? e.message : String(e)); }
         if (c.stage !== stage) throw new InputError(file, `is an image for stage '${c.stage}', not ${stage}`);
