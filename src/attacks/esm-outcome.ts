@@ -3,7 +3,7 @@
 // bytes lie in all of memory. Shared by the scenarios that attack the secure transition.
 
 import type { TraceEvent } from '../hw/trace.js';
-import type { Hypervisor, Vm } from '../hypervisor/index.js';
+import type { Vm } from '../hypervisor/index.js';
 import type { Machine } from '../hw/machine.js';
 import { hex } from './helpers.js';
 
@@ -31,14 +31,4 @@ export function whereIs(m: Machine, needle: Uint8Array): { secure: number; norma
   const hits = m.findInAllMemory(needle);
   const normal = hits.filter((h) => !h.secure);
   return { secure: hits.length - normal.length, normal: normal.length, ...(normal[0] ? { first: hex(normal[0].ra) } : {}) };
-}
-
-/**
- * Keep real address 0 out of the honest hypervisor's frame pool. The pool hands frame 0 out
- * like any other; the ultravisor refuses a hypervisor page at address 0 (PEF.md: "the HV page
- * is zero": U_P2), so once the first VM's page table (frame 0) is freed, the next SVM to share
- * a page there fails. Scenarios that run VMs one after another reserve it first.
- */
-export function reserveFrameZero(hv: Hypervisor): void {
-  if (hv.pool.inUse === 0) hv.pool.alloc('reserved: page 0');
 }

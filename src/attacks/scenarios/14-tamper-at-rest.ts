@@ -13,7 +13,7 @@ import type { Vm } from '../../hypervisor/index.js';
 import type { SystemImage } from '../../system/index.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { ending, poweredOff, readCanaryIntact } from '../helpers.js';
-import { describeEsm, esmOutcome, reserveFrameZero } from '../esm-outcome.js';
+import { describeEsm, esmOutcome } from '../esm-outcome.js';
 
 type Edit = (img: SystemImage) => SystemImage;
 
@@ -64,7 +64,6 @@ export const scenario: AttackScenario = {
   async run(ctx) {
     const cs = ctx.canary('svm');
     const sys = ctx.boot({ canaries: [cs] });
-    reserveFrameZero(sys.hv);
     try {
       const honest = ctx.svm(cs);
       const tampered = EDITS.map(([what, edit], k) => ({ what, vm: sys.createVm(`tampered-${k}`, edit(honest)) }));

@@ -16,7 +16,7 @@ import type { SystemImage } from '../../system/index.js';
 import { AttackContext } from '../context.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { ending, poweredOff, readCanaryIntact } from '../helpers.js';
-import { describeEsm, esmOutcome, reserveFrameZero } from '../esm-outcome.js';
+import { describeEsm, esmOutcome } from '../esm-outcome.js';
 
 /** The image with a lockbox added that names `fingerprint` but holds `encryptedSymkey` (made for another key). */
 function forgeLockbox(img: SystemImage, fingerprint: Uint8Array, encryptedSymkey: Uint8Array): SystemImage {
@@ -47,7 +47,6 @@ export const scenario: AttackScenario = {
       const rekeyed = new AttackContext(clone);
 
       const sys = ctx.boot({ canaries: [cs] });
-      reserveFrameZero(sys.hv);
       let a, b, control;
       try {
         a = sys.createVm('for-another-machine', forOther);
@@ -56,7 +55,6 @@ export const scenario: AttackScenario = {
         await sys.runToEnd();
       } finally { sys.close(); }
       const re = rekeyed.boot({ canaries: [cs] });
-      reserveFrameZero(re.hv);
       let c, afterRekey;
       try {
         c = re.createVm('authorized-before-rekey', stale);

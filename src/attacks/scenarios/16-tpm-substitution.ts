@@ -13,7 +13,7 @@ import { SRK_HANDLE } from '../../tpm/machine-key.js';
 import { describeRc } from '../../tpm/errors.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { ending, hex, poweredOff, readCanaryIntact } from '../helpers.js';
-import { describeEsm, esmOutcome, reserveFrameZero } from '../esm-outcome.js';
+import { describeEsm, esmOutcome } from '../esm-outcome.js';
 
 type Mode = 'honest' | 'substitute-key' | 'decrypt-with-other-key' | 'flip-answer' | 'strip-encryption' | 'unsalted' | 'replay-answer';
 
@@ -88,7 +88,6 @@ export const scenario: AttackScenario = {
         close: inner.close?.bind(inner),
       }),
     });
-    reserveFrameZero(sys.hv);
     const modes: Mode[] = ['honest', 'substitute-key', 'decrypt-with-other-key', 'flip-answer', 'strip-encryption', 'unsalted', 'replay-answer'];
     const runs: { mode: Mode; vm: ReturnType<typeof sys.createVm>; symkey: Uint8Array }[] = [];
     try {

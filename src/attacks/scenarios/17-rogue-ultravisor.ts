@@ -17,7 +17,7 @@ import { AttackContext, type AttackSystem } from '../context.js';
 import type { Canary } from '../canary.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { countEvents, ending, poweredOff, readCanaryIntact } from '../helpers.js';
-import { describeEsm, esmOutcome, reserveFrameZero, whereIs } from '../esm-outcome.js';
+import { describeEsm, esmOutcome, whereIs } from '../esm-outcome.js';
 
 interface Booted { sys?: AttackSystem; error?: string; esm?: string; canary?: boolean; leaks?: number; key?: ReturnType<typeof whereIs>; variant?: string; matches?: boolean }
 
@@ -30,7 +30,6 @@ async function bootSvm(ctx: AttackContext, cs: Canary): Promise<Booted> {
     throw e;
   }
   try {
-    reserveFrameZero(sys.hv);
     const img = ctx.svm(cs);
     // Where the master key is the moment a rogue build leaks it (the next TPM command overwrites the page).
     let atLeak: ReturnType<typeof whereIs> | undefined;

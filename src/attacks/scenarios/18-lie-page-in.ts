@@ -20,7 +20,7 @@ import { KERNEL_LOAD_ADDR } from '../../image/kernel.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { sc2, ultracall, type Gen, type Tamper } from '../malicious.js';
 import { countEvents, ending, hex, poweredOff, readCanaryIntact } from '../helpers.js';
-import { describeEsm, esmOutcome, reserveFrameZero, whereIs } from '../esm-outcome.js';
+import { describeEsm, esmOutcome, whereIs } from '../esm-outcome.js';
 
 type Mode = 'honest' | 'wrong-page' | 'other-address' | 'no-answer' | 'twice';
 
@@ -35,7 +35,6 @@ export const scenario: AttackScenario = {
     const did: Partial<Record<Mode, string>> = {};
     const sys = ctx.boot({ canaries: [cs, cv] });
     const m = sys.machine;
-    reserveFrameZero(sys.hv);
     const lied = () => did[mode] !== undefined;
     const tamper: Tamper = {
       entry(cpu: Cpu, vector: number): Flow | undefined {

@@ -21,7 +21,6 @@ import { FRAME_SIZE } from '../../hw/memory.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { preserving, sc2, ultracall, type Gen, type Tamper } from '../malicious.js';
 import { attempt, ending, hex, poweredOff, shortWhy } from '../helpers.js';
-import { reserveFrameZero } from '../esm-outcome.js';
 import { scriptKernelCode, scriptKernelImage, type ScriptApi } from '../scripted-svm.js';
 
 const enc = new TextEncoder();
@@ -134,7 +133,6 @@ export const scenario: AttackScenario = {
       },
     };
     const sys = ctx.boot({ canaries: [cs], tampers: [tamper], code: [scriptKernelCode({ 'behind-back': svmSide }, reports)] });
-    reserveFrameZero(sys.hv);
     try {
       const vm = sys.createVm('svm', ctx.svm(cs, { kernel: scriptKernelImage('behind-back') }));
       victim = vm.lpid;

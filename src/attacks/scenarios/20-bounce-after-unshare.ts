@@ -18,7 +18,6 @@ import { FRAME_SIZE, SECURE_BIT } from '../../hw/memory.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { attempt, ending, hex, poweredOff, shortWhy, strikeOnce } from '../helpers.js';
 import type { Tamper } from '../malicious.js';
-import { reserveFrameZero } from '../esm-outcome.js';
 import { scriptKernelCode, scriptKernelImage, type ScriptApi } from '../scripted-svm.js';
 
 const enc = new TextEncoder();
@@ -95,7 +94,6 @@ export const scenario: AttackScenario = {
       f.afterHits += f.normalDump;
     }, sawHcall);
     const sys = ctx.boot({ canaries: [cs], tampers: [counter, first, second], code: [scriptKernelCode({ bounce: svmSide }, reports)] });
-    reserveFrameZero(sys.hv);
     try {
       const vm = sys.createVm('svm', ctx.svm(cs, { kernel: scriptKernelImage('bounce') }));
       victim = vm.lpid;

@@ -18,7 +18,6 @@ import { retName } from '../../abi/retcodes.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { preserving, ultracall, type Gen, type Tamper } from '../malicious.js';
 import { ending, hex, poweredOff } from '../helpers.js';
-import { reserveFrameZero } from '../esm-outcome.js';
 import { scriptKernelCode, scriptKernelImage, type ScriptApi } from '../scripted-svm.js';
 
 function* tryTm(k: ScriptApi): Generator<Op, void, void> {
@@ -63,7 +62,6 @@ export const scenario: AttackScenario = {
       },
     };
     const sys = ctx.boot({ canaries: [cs], tampers: [tamper], code: [scriptKernelCode({ tm: tryTm }, reports)] });
-    reserveFrameZero(sys.hv);
     try {
       const svm = sys.createVm('svm', ctx.svm(cs, { kernel: scriptKernelImage('tm') }));
       await sys.runToEnd();

@@ -20,7 +20,6 @@ import { KERNEL_LOAD_ADDR } from '../../image/kernel.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { ultracall, type Gen } from '../malicious.js';
 import { ending, poweredOff, strikeOnce } from '../helpers.js';
-import { reserveFrameZero } from '../esm-outcome.js';
 import { packName, scriptKernelCode, scriptKernelImage, type ScriptApi } from '../scripted-svm.js';
 
 interface Call { name: string; rc: number; out?: bigint[] }
@@ -71,7 +70,6 @@ export const scenario: AttackScenario = {
       }
     })(), (cpu: Cpu, vector: number) => vector === 0xC00 && cpu.lpid === victim && cpu.regs.getGpr(3) === BigInt(HC.H_GET_TERM_CHAR) && (cpu.mfspr(SPR.SRR1!) & MSR.S) !== 0n);
     const sys = ctx.boot({ canaries: [cs], tampers: [strike], code: [scriptKernelCode({ 'wrong-caller': svmSide }, reports)] });
-    reserveFrameZero(sys.hv);
     try {
       const vm = sys.createVm('svm', ctx.svm(cs, { kernel: scriptKernelImage('wrong-caller') }));
       (reports['wrong-caller'] ??= {}).lpid = vm.lpid;

@@ -24,7 +24,7 @@ import { sc2, type Gen, type Tamper } from '../malicious.js';
 import { countEvents, ending, poweredOff, readCanaryIntact } from '../helpers.js';
 import type { AttackContext, AttackSystem } from '../context.js';
 import type { Canary } from '../canary.js';
-import { describeEsm, esmOutcome, reserveFrameZero, whereIs } from '../esm-outcome.js';
+import { describeEsm, esmOutcome, whereIs } from '../esm-outcome.js';
 import { scriptKernelCode, scriptKernelImage, type ScriptApi } from '../scripted-svm.js';
 
 const MIB = 1 << 20;
@@ -71,7 +71,6 @@ async function crowded(ctx: AttackContext, cs: Canary, honestPageOut: boolean) {
     },
   };
   const sys = ctx.boot({ canaries: [cs], tampers: [tamper], code: [scriptKernelCode({ hold: holder(release) }, reports)] });
-  reserveFrameZero(sys.hv);
   // The hypervisor never reclaims of its own accord: it leaves the ultravisor to ask.
   if (!honestPageOut) sys.hv.secure.budget = Number.POSITIVE_INFINITY;
   try {
@@ -115,7 +114,6 @@ export const scenario: AttackScenario = {
       },
     };
     const sys = ctx.boot({ canaries: [cs], tampers: [inflate] });
-    reserveFrameZero(sys.hv);
     let big: Vm, slot: Vm;
     const imgs: SystemImage[] = [ctx.svm(cs), ctx.svm(cs)];
     try {

@@ -19,7 +19,7 @@ import type { SystemImage } from '../../system/index.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { preserving, ultracall, type Tamper } from '../malicious.js';
 import { countEvents, ending, poweredOff, readCanaryIntact } from '../helpers.js';
-import { describeEsm, esmOutcome, reserveFrameZero, whereIs } from '../esm-outcome.js';
+import { describeEsm, esmOutcome, whereIs } from '../esm-outcome.js';
 import type { Flow } from '../../hw/cpu/software.js';
 
 type Point = 'mid-unwrap' | 'after-unwrap' | 'init-done';
@@ -73,7 +73,6 @@ export const scenario: AttackScenario = {
       },
     };
     const sys = ctx.boot({ canaries: [cs], tampers: [tamper] });
-    reserveFrameZero(sys.hv);
     const runs: { point: Point; vm: Vm; after: ReturnType<typeof search> }[] = [];
     let whileRunning: ReturnType<typeof search> | undefined;
     let control: Vm | undefined;

@@ -12,7 +12,7 @@ import type { Machine } from '../../hw/machine.js';
 import type { Vm } from '../../hypervisor/index.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { attempt, ending, poweredOff, readCanaryIntact } from '../helpers.js';
-import { reserveFrameZero, whereIs } from '../esm-outcome.js';
+import { whereIs } from '../esm-outcome.js';
 
 interface Dump { normalFrames: number; secureTried: number; secureRead: number; hits: Map<string, number> }
 
@@ -59,7 +59,6 @@ export const scenario: AttackScenario = {
         },
       },
     });
-    reserveFrameZero(sys.hv);
     try {
       const svm = sys.createVm('svm', img);
       const vm = sys.createVm('vm', ctx.vm(cv), { secureGuest: false });
