@@ -67,7 +67,10 @@ test('bad input exits 2 with one line naming the input', async (t) => {
     assert.equal(a.err, `pef: ${text}: not an ELF file (at offset 0)\n`);
     const b = await pef(['exec', join(dir, 'missing')]);
     assert.equal(b.code, 2);
-    assert.match(b.err, /missing: cannot read/);
+    assert.match(b.err, /missing: no such program$/m);
+    const z = await pef(['exec', '/dev/zero']);
+    assert.equal(z.code, 2);
+    assert.equal(z.err, 'pef: /dev/zero: is a character device; the program must be a regular file\n');
     const c = await pef(['exec', '--cpu', 'power7', text]);
     assert.equal(c.code, 2);
     assert.match(c.err, /--cpu: must be one of power8, power9/);

@@ -8,6 +8,7 @@ import type { CliContext } from '../main.js';
 import { runProgram, ProgramError, CPUS, type CpuName } from '../../exec/process.js';
 import { ElfError } from '../../exec/elf.js';
 import { InputError } from '../../util/errors.js';
+import { readInputFile } from '../../util/input-file.js';
 
 interface Opts { cpu: string; engine: string; strace?: boolean; stats?: boolean; json?: boolean; maxInstructions?: string; env?: string[] }
 
@@ -54,8 +55,7 @@ Examples:
         max = Number(opts.maxInstructions);
         if (!Number.isSafeInteger(max) || max <= 0) throw new InputError('--max-instructions', 'must be a positive integer');
       }
-      let image: Uint8Array;
-      try { image = fs.readFileSync(path); } catch (e) { throw new InputError(path, `cannot read: ${(e as Error).message}`); }
+      const image = readInputFile(path, 'program');
       const dec = new TextDecoder('utf-8'), decErr = new TextDecoder('utf-8');
       const t0 = process.hrtime.bigint();
       let result;
