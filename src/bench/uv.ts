@@ -184,7 +184,7 @@ export const uvBench: Bench = {
       const pairs: number[] = [];
       for (let round = 0; round < 3; round++) {
         runVm(dir, basic, { *secure(cpu) { yield* sc(cpu, 1, HV_WORK); } }, function* (cpu: Cpu) {
-          const hvPage = 0x7000000, gpa = 6 * MiB, N = 1500;
+          const hvPage = 0x7000000, gpa = 6 * MiB, N = 4000;
           const t0 = performance.now();
           for (let i = 0; i < N; i++) {
             if ((yield* sc(cpu, 2, UV.UV_PAGE_OUT, LPID, hvPage, gpa, 0, 16)) !== 0) throw new Error('UV_PAGE_OUT failed');
