@@ -45,24 +45,40 @@ export interface SplitInitramfs {
   rest: Uint8Array;
 }
 
+/** The directories the ESM archive may hold besides the blob (with or without a leading ./). */
+const ESM_DIRS = new Set(['.', 'opt', 'opt/ibm', PEF_CPIO_DIR]);
+const plainName = (n: string) => (n === '.' ? n : n.replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
+
 /**
  * Find the ESM archive at the front of an initramfs as the ultravisor does. Undefined when
  * there is none (the first file with data is not under opt/ibm/pef, or no newc archive
- * starts the initramfs); a CpioError when it starts as one but is damaged.
+ * starts the initramfs); a CpioError when it starts as one but is damaged, or holds anything
+ * but the blob and its directories: the digest covers only what follows the archive, and the
+ * kernel unpacks every archive, so any other entry would reach the SVM unmeasured.
  */
 export function splitInitramfs(initramfs: Uint8Array): SplitInitramfs | undefined {
   if (!isCpioAt(initramfs, 0)) return undefined;
   let found: { blob: Uint8Array; name: string } | undefined;
+  const unmeasured: string[] = [];
   for (let off = 0; ;) {
     const e = readCpioEntry(initramfs, off);
     if (e.name === CPIO_TRAILER) {
       if (!found) return undefined;
+      if (unmeasured.length > 0) {
+        throw new CpioError(0, `the ESM archive also holds ${unmeasured.slice(0, 3).join(', ')}${unmeasured.length > 3 ? ` and ${unmeasured.length - 3} more` : ''}, which would reach the SVM unmeasured`);
+      }
       const end = Math.ceil(e.end / BLOCK) * BLOCK;
       if (end > initramfs.length) throw new CpioError(e.end, `archive padding to ${end} runs past the ${initramfs.length}-byte initramfs`);
       return { ...found, rest: initramfs.subarray(end) };
     }
-    if (e.data.length > 0 && !found) {
-      if (!e.name.startsWith(`${PEF_CPIO_DIR}/`)) return undefined;
+    const isDir = (e.mode & 0o170000) === S_IFDIR;
+    const isBlob = !found && e.data.length > 0 && (e.mode & 0o170000) === S_IFREG && plainName(e.name).startsWith(`${PEF_CPIO_DIR}/`);
+    if (!isBlob && !(isDir && ESM_DIRS.has(plainName(e.name)))) {
+      // Before the blob, a file with data means this is no ESM archive; anything else is smuggled.
+      if (!found && e.data.length > 0) return undefined;
+      unmeasured.push(e.name);
+    }
+    if (isBlob) {
       const dv = new DataView(e.data.buffer, e.data.byteOffset, e.data.byteLength);
       let at = -1;
       for (let i = 0; i + 4 <= e.data.length; i += 4) if (dv.getUint32(i) === FDT_MAGIC) { at = i; break; }

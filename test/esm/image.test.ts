@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { parseElf, loadableImage, ElfError } from '../../src/image/elf.js';
-import { parseCpio, writeCpio, CpioError, S_IFREG } from '../../src/image/cpio.js';
+import { parseCpio, writeCpio, CpioError, S_IFDIR, S_IFREG } from '../../src/image/cpio.js';
 import { RTAS_TEXT } from '../../src/image/rtas.js';
 import * as esm from '../../src/esm/index.js';
 import { toolSkip } from './helpers.js';
@@ -134,6 +134,27 @@ test('svm add puts the blob first under opt/ibm/pef; the split gives back the bl
   // control: an initramfs whose first file is elsewhere carries no blob
   assert.equal(esm.splitInitramfs(initramfs), undefined);
   assert.equal(esm.splitInitramfs(new Uint8Array([0x1f, 0x8b, 8, 0])), undefined);
+});
+
+test('the split refuses an ESM archive holding anything but the blob and its directories (it would reach the SVM unmeasured)', () => {
+  const blob = esm.emptyEsmBlob();
+  const initramfs = writeCpio([{ name: 'init', mode: S_IFREG | 0o755, data: Buffer.from('#!/bin/sh\n') }]);
+  const dirs = ['.', 'opt', 'opt/ibm', 'opt/ibm/pef'].map((name) => ({ name, mode: S_IFDIR | 0o755, data: new Uint8Array(0) }));
+  const withArchive = (extra: { name: string; mode: number; data: Uint8Array }[], before = false) => {
+    const file = { name: 'opt/ibm/pef/esmb.dtb', mode: S_IFREG | 0o644, data: blob };
+    return Buffer.concat([writeCpio(before ? [...dirs, ...extra, file] : [...dirs, file, ...extra]), initramfs]);
+  };
+  // control: the archive svm-tools writes, and the same with ./-prefixed directory names
+  assert.ok(esm.splitInitramfs(withArchive([])));
+  assert.ok(esm.splitInitramfs(withArchive([{ name: './opt/', mode: S_IFDIR | 0o755, data: new Uint8Array(0) }])));
+  for (const [extra, before] of [
+    [{ name: 'etc/ld.so.preload', mode: S_IFREG | 0o644, data: Buffer.from('/x.so\n') }, false],
+    [{ name: 'etc/motd', mode: S_IFREG | 0o644, data: new Uint8Array(0) }, true],
+    [{ name: 'etc', mode: S_IFDIR | 0o777, data: new Uint8Array(0) }, false],
+    [{ name: 'opt/ibm/pef/second.dtb', mode: S_IFREG | 0o644, data: blob }, false],
+  ] as const) {
+    assert.throws(() => esm.splitInitramfs(withArchive([extra], before)), (e: Error) => e instanceof CpioError && e.message.includes(`holds ${extra.name}`) && e.message.includes('unmeasured'), extra.name);
+  }
 });
 
 test('RTAS_TEXT is 64 KiB of SHA-512 in counter mode over the documented seed', () => {

@@ -82,6 +82,13 @@ test('the initramfs digest is enforced when the blob travels in the initramfs to
   assertAborted(boot({ blobIn: 'initramfs', tamper: 'initramfs' }), ESM_REASON.INITRD_MISMATCH!);
 });
 
+test('a file slipped into the ESM archive (outside the initramfs digest) fails UV_ESM as a malformed blob; without it the same image boots', () => {
+  const smuggle = [{ name: 'etc/ld.so.preload', data: new TextEncoder().encode('/tmp/evil.so\n') }];
+  assert.equal(boot({ blobIn: 'initramfs' }).out.secure, true);
+  assert.equal(boot({ blobIn: 'initramfs', smuggle: [] }).out.secure, true);
+  assertAborted(boot({ blobIn: 'initramfs', smuggle }), ESM_REASON.MALFORMED_BLOB!);
+});
+
 test('a machine whose key is not authorized finds no lockbox', () => {
   assertAborted(boot({ keys: [0, 2], machineKey: 1 }), ESM_REASON.NO_LOCKBOX!);
 });

@@ -8,7 +8,7 @@ import { Machine } from '../../src/hw/machine.js';
 import { writeFdt, fdtNode, type FdtNode } from '../../src/fdt/index.js';
 import { buildEsmBlobWithKey, computeDigests, generateRsaKeyPair, svmAdd, type Digests, type FileInput } from '../../src/esm/index.js';
 import { RTAS_TEXT } from '../../src/image/rtas.js';
-import { writeCpio, S_IFREG } from '../../src/image/cpio.js';
+import { writeCpio, S_IFDIR, S_IFREG } from '../../src/image/cpio.js';
 import { createUltravisor, type Ultravisor, type UltravisorInit } from '../../src/ultravisor/index.js';
 import { MiniHv, type HvVm } from './mini-hv.js';
 import { testKernel, testKernelImage, testUser, type GuestScripts } from './guest.js';
@@ -43,6 +43,8 @@ export interface ImageOptions {
   files?: FileInput[];
   /** Change one input after the digests were sealed. */
   tamper?: 'kernel' | 'initramfs' | 'bootargs' | 'rtas' | 'blob';
+  /** Files slipped into the ESM archive next to the blob (blobIn 'initramfs'): outside every digest. */
+  smuggle?: { name: string; data: Uint8Array }[];
   vmMem?: number;
   /** Digests to seal instead of the ones computed (e.g. wrong on purpose). */
   digests?: (d: Digests) => Digests;
@@ -85,7 +87,13 @@ export function buildImage(o: ImageOptions = {}): Image {
   if (o.tamper === 'blob') { blob = blob.slice(); new DataView(blob.buffer).setUint32(8, 0xffff); }
   if (o.mutateBlob) blob = o.mutateBlob(blob);
   const inInitrd = !o.noBlob && (o.blobIn ?? 'chosen') === 'initramfs';
-  const initrd = inInitrd ? svmAdd(initrdLoaded, blob, 'esmb.dtb') : initrdLoaded;
+  let initrd = inInitrd ? svmAdd(initrdLoaded, blob, 'esmb.dtb') : initrdLoaded;
+  if (inInitrd && o.smuggle) {
+    const dirs = ['.', 'opt', 'opt/ibm', 'opt/ibm/pef'].map((name) => ({ name, mode: S_IFDIR | 0o755, data: new Uint8Array(0) }));
+    const archive = writeCpio([...dirs, { name: 'opt/ibm/pef/esmb.dtb', mode: S_IFREG | 0o644, data: blob },
+      ...o.smuggle.map((f) => ({ name: f.name, mode: S_IFREG | 0o644, data: f.data }))]);
+    initrd = new Uint8Array([...archive, ...initrdLoaded]);
+  }
   const chosen: [string, Uint8Array | string | number][] = [
     ['bootargs', args],
     ['linux,initrd-start', u64(LAYOUT.initrd)], ['linux,initrd-end', u64(LAYOUT.initrd + initrd.length)],

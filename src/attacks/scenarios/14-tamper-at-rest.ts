@@ -4,12 +4,12 @@
 // one byte of the blob's sealed digests. The ultravisor hashes what is in memory against the
 // digests only the machine's TPM can unlock, so each must fail UV_ESM with its reason and never
 // run secure or reach the disk passphrase. A file added to the ESM archive itself lies outside
-// what the digests cover (as in svm-tools' layout): the evidence says what became of it.
+// what the digests cover (svm-tools' layout), and the kernel would unpack it into the SVM's root:
+// the ultravisor refuses an ESM archive holding anything but the blob and its directories.
 // Control: the untouched image boots secure and reads its canary file from the encrypted disk.
 
 import { digestsItem, parseEsmBlob, splitInitramfs } from '../../esm/index.js';
 import { S_IFREG, writeCpio } from '../../image/cpio.js';
-import type { Vm } from '../../hypervisor/index.js';
 import type { SystemImage } from '../../system/index.js';
 import { verdict, type AttackScenario } from '../types.js';
 import { ending, poweredOff, readCanaryIntact } from '../helpers.js';
@@ -55,12 +55,13 @@ const EDITS: [string, Edit][] = [
   ['initramfs byte', (i) => ({ ...i, image: { ...i.image, initramfs: flip(i.image.initramfs!, originalOffset(i.image.initramfs!) + 200) } })],
   ['boot arguments', (i) => ({ ...i, image: { ...i.image, bootargs: `${i.image.bootargs} init=/bin/sh` } })],
   ['sealed digests', (i) => ({ ...i, image: { ...i.image, initramfs: flip(i.image.initramfs!, digestsOffset(i.image.initramfs!)) } })],
+  [`a file in the ESM archive (${INJECTED})`, (i) => ({ ...i, image: { ...i.image, initramfs: withExtraFile(i.image.initramfs!) } })],
 ];
 
 export const scenario: AttackScenario = {
   name: 'tamper-image-at-rest',
   number: 14,
-  tried: "change one byte of the SVM's kernel, of its initramfs and of its blob's sealed digests, add a boot argument, and add a file to its ESM archive, before it starts",
+  tried: "change one byte of the SVM's kernel, of its initramfs and of its blob's sealed digests, add a boot argument, or add a file to its ESM archive, before it starts",
   async run(ctx) {
     const cs = ctx.canary('svm');
     const sys = ctx.boot({ canaries: [cs] });
@@ -68,18 +69,12 @@ export const scenario: AttackScenario = {
       const honest = ctx.svm(cs);
       const tampered = EDITS.map(([what, edit], k) => ({ what, vm: sys.createVm(`tampered-${k}`, edit(honest)) }));
       const control = sys.createVm('svm', honest);
-      // Outside what the digest covers: a file added to the ESM archive itself.
-      const extra = sys.createVm('extra-file', { ...honest, image: { ...honest.image, initramfs: withExtraFile(honest.image.initramfs!) } });
       await sys.runToEnd();
-      const unpacked = (vm: Vm) => Number(/^Unpacked initramfs: (\d+) files$/.exec(vm.console.find((l) => l.startsWith('Unpacked initramfs:')) ?? '')?.[1] ?? NaN);
-      const x = esmOutcome(sys.events, extra);
-      const extraNote = `a file added to the ESM archive (${INJECTED}), outside what the digests cover: ` +
-        `${x.secure ? `went secure and the guest unpacked ${unpacked(extra)} files against the untouched image's ${unpacked(control)} (the extra file sits unmeasured in its root filesystem; the disk's and the sealed initramfs's files override every path the SVM reads, so nothing it runs or reads changed)` : describeEsm(x)}`;
       const results = tampered.map(({ what, vm }) => ({ what, vm, esm: esmOutcome(sys.events, vm), canary: readCanaryIntact(vm, cs) }));
       const leaked = results.some((r) => r.esm.secure || r.canary) || sys.watch.of(cs.id).length > 0;
       const c = esmOutcome(sys.events, control);
       const controlOk = c.secure && poweredOff(control) && readCanaryIntact(control, cs);
-      const evidence = `${results.map((r) => `${r.what}: ${describeEsm(r.esm)}; the VM ${r.canary ? 'READ THE CANARY' : ending(r.vm)}`).join('. ')}. ${extraNote}. ` +
+      const evidence = `${results.map((r) => `${r.what}: ${describeEsm(r.esm)}; the VM ${r.canary ? 'READ THE CANARY' : ending(r.vm)}`).join('. ')}. ` +
         `${sys.watch.of(cs.id).length ? `canary seen: ${sys.watch.of(cs.id)[0]!.where}` : 'the canary in nothing the hypervisor holds'}. ` +
         `Control: the untouched image ${c.secure ? 'went secure' : describeEsm(c)}, ${readCanaryIntact(control, cs) ? 'read its canary intact' : 'did not read its canary'} and ${ending(control)}`;
       return verdict(leaked, controlOk, evidence);
