@@ -4,12 +4,15 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { readLuks2Header, type ByteReader } from './luks2-header.js';
 import { createLuks2, Luks2Volume, unlockLuks2, type Luks2CreateOptions, type Luks2Created, type Luks2Header, type Passphrase } from './luks2.js';
 import { InputError } from '../util/errors.js';
-import { sharedBytes, XtsPool } from './xts-pool.js';
+import { XtsPool } from './xts-pool.js';
 
 export const DISK_CHUNK = 1024 * 1024;
+/** Buffers streamTransform keeps in rotation: one being read, one transformed, one written. */
+const STREAM_BUFFERS = 3;
 
 /** A ByteReader over an open file descriptor (short at the end of the file). */
 export function fdByteReader(fd: number): ByteReader {
@@ -70,7 +73,7 @@ export interface StreamOptions {
   chunkSize?: number;
   /** Called after each chunk with the bytes done so far and the total. */
   onProgress?: (done: number, total: number) => void;
-  /** Worker threads for the cipher (default: every core; 1 keeps it on this thread). */
+  /** Threads for the cipher, this one included (default: one per core but one; 1 keeps it on this thread). */
   jobs?: number;
 }
 
@@ -86,7 +89,7 @@ export async function streamTransform(
 ): Promise<void> {
   const chunk = o.chunkSize ?? DISK_CHUNK;
   const alloc = o.alloc ?? ((n: number) => new Uint8Array(n));
-  const bufs = [alloc(chunk), alloc(chunk), alloc(chunk)];
+  const bufs = Array.from({ length: STREAM_BUFFERS }, () => alloc(chunk));
   const want = (pos: number) => Math.min(chunk, length - pos);
   const reads: (Promise<number> | null)[] = [null, null, null];
   const writes: (Promise<void> | null)[] = [null, null, null];
@@ -114,14 +117,29 @@ export async function streamTransform(
   }
 }
 
-/** The cipher for bulk work: a worker pool over shared buffers, or this thread. */
-async function withCipher<T>(volume: Luks2Volume, jobs: number | undefined, body: (run: (chunk: Uint8Array, sector: number) => void | Promise<void>, alloc: (n: number) => Uint8Array) => Promise<T>, decrypt: boolean): Promise<T> {
-  const pool = jobs === 1 ? null : XtsPool.create(volume.volumeKey, volume.sectorSize, volume.sectorSize / 512, jobs);
+/**
+ * Threads for the cipher by default: one per core but one. The page-cache copies of the reads
+ * and writes run in libuv's threads and need a core too; on two CPUs (measured on virtual ones
+ * whose AES throughput together was one core's, docs/image-format.md) one cipher thread
+ * converts faster than two.
+ */
+export const defaultCipherJobs = (): number => Math.max(1, availableParallelism() - 1);
+
+/**
+ * The cipher for bulk work: the WebAssembly engine in place in memory that also holds the
+ * stream's buffers, on a pool of threads or on this one; or, where it cannot run, the
+ * volume's own path on ordinary buffers.
+ */
+async function withCipher<T>(volume: Luks2Volume, o: StreamOptions, body: (run: (chunk: Uint8Array, sector: number) => void | Promise<void>, alloc: (n: number) => Uint8Array) => Promise<T>, decrypt: boolean): Promise<T> {
+  const bufferBytes = STREAM_BUFFERS * (o.chunkSize ?? DISK_CHUNK);
+  const jobs = o.jobs ?? defaultCipherJobs();
+  const key = volume.volumeKey, unit = volume.sectorSize, step = unit / 512;
+  const pool = jobs > 1 ? XtsPool.create(key, unit, step, jobs, bufferBytes) : XtsPool.single(key, unit, step, bufferBytes);
   if (!pool) {
     return body((chunk, sector) => { if (decrypt) volume.decryptSectors(sector, chunk, chunk); else volume.encryptSectors(sector, chunk, chunk); }, (n) => new Uint8Array(n));
   }
   try {
-    return await body((chunk, sector) => pool.run(decrypt, chunk, volume.segment.ivTweak + sector * (volume.sectorSize / 512)), sharedBytes);
+    return await body((chunk, sector) => pool.run(decrypt, chunk, volume.segment.ivTweak + sector * step), (n) => pool.alloc(n));
   } finally {
     await pool.close();
   }
@@ -147,7 +165,7 @@ export async function encryptDiskFile(plainPath: string, outPath: string, o: Enc
       await dst.truncate(created.dataOffset + size);
       await writeAll(dst, created.headerBytes, created.headerBytes.length, 0);
       await writeAll(dst, created.keyslotBytes, created.keyslotBytes.length, created.keyslotOffset);
-      await withCipher(volume, o.jobs, (run, alloc) => streamTransform(src, 0, dst, created.dataOffset, size, (chunk, pos) => run(chunk, pos / sectorSize), plainPath, { ...o, alloc }), false);
+      await withCipher(volume, o, (run, alloc) => streamTransform(src, 0, dst, created.dataOffset, size, (chunk, pos) => run(chunk, pos / sectorSize), plainPath, { ...o, alloc }), false);
       await dst.sync();
     } finally {
       await dst.close();
@@ -169,7 +187,7 @@ export async function decryptDiskFile(luksPath: string, passphrase: Passphrase, 
     const dst = await open(outPath, 'wx', 0o600);
     try {
       await dst.truncate(size);
-      await withCipher(volume, o.jobs, (run, alloc) => streamTransform(src, volume.dataOffset, dst, 0, size, (chunk, pos) => run(chunk, pos / volume.sectorSize), luksPath, { ...o, alloc }), true);
+      await withCipher(volume, o, (run, alloc) => streamTransform(src, volume.dataOffset, dst, 0, size, (chunk, pos) => run(chunk, pos / volume.sectorSize), luksPath, { ...o, alloc }), true);
       await dst.sync();
     } finally { await dst.close(); }
   } finally { await src.close(); }

@@ -2,20 +2,23 @@
 // is one XTS message whose tweak is its IV, the sector number as a 64-bit little-endian
 // integer padded to 16 bytes. Key: 64 bytes (AES-256 data key, then AES-256 tweak key).
 //
-// Two paths give identical bytes (a property test holds them together):
-// - `xtsNative`: one node:crypto aes-256-xts call per sector. Simple; the reference.
-// - `XtsPlain64`: for bulk work. A createCipheriv per 512-byte sector costs more than the
-//   AES itself (about 100 MB/s here), so whole batches of sectors go through node:crypto
-//   AES-256-ECB: E_K2 over all the IVs at once gives each sector's initial tweak; the data
-//   goes through one E_K1 call between two XORs with the tweak sequence T*alpha^j. Every AES
-//   block is computed by node:crypto; only the tweak's GF(2^128) doubling (IEEE 1619, as
-//   OpenSSL's XTS does it) and the XORs are done here: by a WebAssembly SIMD kernel
-//   (xts-mask-wasm.ts) when the runtime has one, else by the JavaScript loop below.
-// - `XtsPool` (xts-pool.ts): the WebAssembly engine on worker threads, for every core.
+// The paths give identical bytes (property tests hold them together):
+// - `xtsNative`: one node:crypto aes-256-xts call per sector. Simple; the reference. A
+//   createCipheriv costs about 4 us, more than the AES of a 4096-byte sector (under 1 us).
+// - the WebAssembly engine (`xtsWasmEngine`), for bulk work: whole batches of sectors go
+//   through node:crypto AES-256-ECB: E_K2 over all the IVs at once gives each sector's initial
+//   tweak; the data goes through one E_K1 call per 16 KiB between two XORs with the tweak
+//   sequence T*alpha^j. Every AES block is computed by node:crypto; only the tweak's GF(2^128)
+//   doubling (IEEE 1619, as OpenSSL's XTS does it) and the XORs are done here, by a WebAssembly
+//   SIMD kernel (xts-mask-wasm.ts). It works in place in a WebAssembly memory.
+// - `XtsPlain64`: the engine behind an ordinary-buffer API (copying through its own memory),
+//   or where WebAssembly SIMD is missing, the JavaScript loop below.
+// - `XtsPool` (xts-pool.ts): the engine in place in a shared memory that holds the caller's
+//   buffers, on this thread and worker threads.
 
 import * as nodeCrypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
-import { maskModuleBytes, MASK_UNROLL, wasmApi, type WasmApiLike } from './xts-mask-wasm.js';
+import { maskModuleBytes, wasmApi, type WasmApiLike, type WasmMemoryLike } from './xts-mask-wasm.js';
 
 export const XTS_KEY_BYTES = 64;
 export const IV_SECTOR = 512;
@@ -61,51 +64,89 @@ export function xtsNative(decrypt: boolean, key: Uint8Array, data: Uint8Array, f
   return out;
 }
 
-export type XtsRun = (decrypt: boolean, data: Uint8Array, firstIv: number, out: Uint8Array) => void;
+/** Bytes per ECB call on the data: small enough for the slice and its tweaks to stay in cache,
+ * and for node's output buffers (one per call) to be reused by malloc rather than faulted in. */
+export const XTS_SLICE = 16 * 1024;
+/** Data bytes whose initial tweaks one ECB call computes. */
+export const XTS_BATCH = 64 * 1024;
+
+export interface XtsLayout { slice: number; batch: number; scratchBytes: number }
+
+/** How the WebAssembly engine cuts its work for a unit size, and the scratch memory it needs. */
+export function xtsLayout(unit: number): XtsLayout {
+  const slice = Math.max(unit, XTS_SLICE - (XTS_SLICE % unit));
+  const batch = Math.max(slice, XTS_BATCH - (XTS_BATCH % slice));
+  return { slice, batch, scratchBytes: 2 * (batch / unit) * 16 + slice };
+}
+
+export type XtsRegionRun = (decrypt: boolean, p: number, n: number, firstIv: number) => void;
 
 /**
- * The WebAssembly engine: AES by node:crypto ECB, the tweak mask by the SIMD kernel, 64 KiB at
- * a time through the kernel's own memory. Self-contained (it uses nothing but its arguments)
- * so that worker threads can run its source as it is.
+ * The WebAssembly engine over a region of a WebAssembly memory, in place: run(decrypt, p, n,
+ * firstIv) transforms the n bytes at address p (whole units). It uses layout.scratchBytes at
+ * `scratch` for the IVs, the initial tweaks (E_K2 of the IVs, one ECB call per batch) and one
+ * slice's tweaks. Per slice: mask (whiten, keep the tweaks), one ECB call, xor with the kept
+ * tweaks. Self-contained (it uses nothing but its arguments) so that worker threads can run its
+ * source as it is.
  */
-export function xtsWasmEngine(nodeCrypto: typeof import('node:crypto'), wasmApi: WasmApiLike, wasmBytes: Uint8Array, key: Uint8Array, unit: number, ivStep: number): XtsRun {
-  const SLICE = 65536;
-  const W_DATA = 0;
-  const W_AES = SLICE;
-  const W_TW = 2 * SLICE;
-  const W_IV = W_TW + (SLICE / 512) * 16;
-  const memory = new wasmApi.Memory({ initial: 4 });
-  const mask = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { env: { memory } }).exports.mask as (p: number, tw: number, units: number, bpu: number) => void;
+export function xtsWasmEngine(nodeCrypto: typeof import('node:crypto'), wasmApi: WasmApiLike, wasmBytes: Uint8Array, memory: WasmMemoryLike, scratch: number, layout: XtsLayout, key: Uint8Array, unit: number, ivStep: number): XtsRegionRun {
+  const exports = new wasmApi.Instance(new wasmApi.Module(wasmBytes), { env: { memory } }).exports;
+  const mask = exports.mask as (p: number, tw: number, units: number, bpu: number, out: number) => void;
+  const xor = exports.xor as (p: number, q: number, n: number) => void;
   const m = new Uint8Array(memory.buffer);
   const dv = new DataView(memory.buffer);
   const k1e = nodeCrypto.createCipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
   const k1d = nodeCrypto.createDecipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
   const k2e = nodeCrypto.createCipheriv('aes-256-ecb', key.subarray(32, 64), null).setAutoPadding(false);
   const bpu = unit / 16;
-  const slice = SLICE - (SLICE % unit);
-  return (decrypt, data, firstIv, out) => {
-    for (let off = 0; off < data.length; off += slice) {
-      const n = Math.min(slice, data.length - off);
-      const units = n / unit;
-      m.set(data.subarray(off, off + n), W_DATA);
-      for (let k = 0, v = firstIv + (off / unit) * ivStep; k < units; k++, v += ivStep) {
+  const { slice, batch } = layout;
+  const W_IV = scratch;
+  const W_TW0 = W_IV + (batch / unit) * 16;
+  const W_TW = W_TW0 + (batch / unit) * 16;
+  return (decrypt, p, n, firstIv) => {
+    const k1 = decrypt ? k1d : k1e;
+    for (let b = 0; b < n; b += batch) {
+      const bn = Math.min(batch, n - b);
+      const units = bn / unit;
+      for (let k = 0, v = firstIv + (b / unit) * ivStep; k < units; k++, v += ivStep) {
         dv.setUint32(W_IV + k * 16, v >>> 0, true);
         dv.setUint32(W_IV + k * 16 + 4, Math.floor(v / 4294967296), true);
         dv.setUint32(W_IV + k * 16 + 8, 0, true);
         dv.setUint32(W_IV + k * 16 + 12, 0, true);
       }
-      m.set(k2e.update(m.subarray(W_IV, W_IV + units * 16)), W_TW);
-      mask(W_DATA, W_TW, units, bpu);
-      m.set((decrypt ? k1d : k1e).update(m.subarray(W_DATA, W_DATA + n)), W_AES);
-      mask(W_AES, W_TW, units, bpu);
-      out.set(m.subarray(W_AES, W_AES + n), off);
+      m.set(k2e.update(m.subarray(W_IV, W_IV + units * 16)), W_TW0);
+      for (let s = 0; s < bn; s += slice) {
+        const sn = Math.min(slice, bn - s);
+        const at = p + b + s;
+        mask(at, W_TW0 + (s / unit) * 16, sn / unit, bpu, W_TW);
+        m.set(k1.update(m.subarray(at, at + sn)), at);
+        xor(at, W_TW, sn);
+      }
     }
   };
 }
 
 /** Can the WebAssembly engine handle this unit size (power of two, 64..65536 bytes)? */
 export function wasmEngineFits(unit: number): boolean {
-  return unit >= 16 * MASK_UNROLL && unit <= SLICE_BYTES && (unit & (unit - 1)) === 0;
+  return unit >= 64 && unit <= SLICE_BYTES && (unit & (unit - 1)) === 0;
+}
+
+/** The single-thread WebAssembly engine with its own memory: data is copied through it 64 KiB at a time. */
+function privateWasmEngine(wasm: WasmApiLike, key: Uint8Array, unit: number, ivStep: number): (decrypt: boolean, data: Uint8Array, firstIv: number, out: Uint8Array) => void {
+  const piece = Math.max(unit, SLICE_BYTES);
+  const layout = xtsLayout(unit);
+  const pages = Math.ceil((piece + layout.scratchBytes) / 65536);
+  const memory = new wasm.Memory({ initial: pages, maximum: pages });
+  const run = xtsWasmEngine(nodeCrypto, wasm, maskModuleBytes(), memory, piece, layout, key, unit, ivStep);
+  const m = new Uint8Array(memory.buffer);
+  return (decrypt, data, firstIv, out) => {
+    for (let off = 0; off < data.length; off += piece) {
+      const n = Math.min(piece, data.length - off);
+      m.set(data.subarray(off, off + n), 0);
+      run(decrypt, 0, n, firstIv + (off / unit) * ivStep);
+      out.set(m.subarray(0, n), off);
+    }
+  };
 }
 
 /** Batched aes-xts-plain64 with reusable ECB contexts; see the file comment. */
@@ -115,7 +156,7 @@ export class XtsPlain64 {
   private readonly k2e: Cipher;
   private ivBuf = new Uint8Array(0);
   private tmp = new Uint8Array(0);
-  private readonly engine: XtsRun | null;
+  private readonly engine: ((decrypt: boolean, data: Uint8Array, firstIv: number, out: Uint8Array) => void) | null;
 
   constructor(key: Uint8Array, readonly unit = IV_SECTOR, readonly ivStep = unit / IV_SECTOR, useWasm = true) {
     checkKey(key);
@@ -124,7 +165,7 @@ export class XtsPlain64 {
     this.k1d = createDecipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
     this.k2e = createCipheriv('aes-256-ecb', key.subarray(32, 64), null).setAutoPadding(false);
     const wasm = useWasm && wasmEngineFits(unit) ? wasmApi() : undefined;
-    this.engine = wasm ? xtsWasmEngine(nodeCrypto, wasm, maskModuleBytes(), key, unit, ivStep) : null;
+    this.engine = wasm ? privateWasmEngine(wasm, key, unit, ivStep) : null;
   }
 
   /** Which path this instance takes. */

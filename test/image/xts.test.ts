@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { XtsPlain64, xtsNative, XtsKeyError } from '../../src/image/xts.js';
-import { XtsPool, sharedBytes } from '../../src/image/xts-pool.js';
+import { XtsPool } from '../../src/image/xts-pool.js';
 
 const keyArb = fc.uint8Array({ minLength: 64, maxLength: 64 }).filter((k) => !k.subarray(0, 32).every((b, i) => b === k[32 + i]));
 
@@ -64,15 +64,15 @@ test('buffers spanning several internal slices match the native path', () => {
   }
 });
 
-test('the worker pool gives the same bytes as node\'s aes-256-xts, in place on shared memory', async () => {
+test('the worker pool, and the same engine on this thread alone, give the same bytes as node\'s aes-256-xts, in place in their memory', async () => {
   const key = new Uint8Array(randomBytes(64));
-  for (const unit of [512, 4096]) {
-    const pool = XtsPool.create(key, unit, unit / 512, 2);
-    assert.ok(pool, 'WebAssembly SIMD and two jobs give a pool');
+  for (const [unit, single] of [[512, false], [4096, false], [512, true], [4096, true]] as const) {
+    const pool = single ? XtsPool.single(key, unit, unit / 512) : XtsPool.create(key, unit, unit / 512, 2);
+    assert.ok(pool, 'WebAssembly SIMD gives a pool (of two jobs, or of this thread alone)');
     try {
       for (const units of [1, 3, 130]) {
         const plain = new Uint8Array(randomBytes(unit * units));
-        const buf = sharedBytes(plain.length + 1024).subarray(512, 512 + plain.length);
+        const buf = pool.alloc(plain.length + 1024).subarray(512, 512 + plain.length);
         buf.set(plain);
         await pool.run(false, buf, 2 ** 33 + 7);
         assert.deepEqual(new Uint8Array(buf), xtsNative(false, key, plain, 2 ** 33 + 7, unit), `unit ${unit} x ${units}`);
@@ -83,4 +83,21 @@ test('the worker pool gives the same bytes as node\'s aes-256-xts, in place on s
     } finally { await pool.close(); }
   }
   assert.equal(XtsPool.create(key, 512, 1, 1), null, 'one job: no pool');
+});
+
+test('the worker pool shares many pieces between three threads and runs back to back', async () => {
+  const key = new Uint8Array(randomBytes(64));
+  const pool = XtsPool.create(key, 4096, 8, 3, 4 * 1024 * 1024)!;
+  try {
+    const buf = pool.alloc(4 * 1024 * 1024);
+    const plain = new Uint8Array(randomBytes(buf.length));
+    const single = new XtsPlain64(key, 4096, 8);
+    for (let i = 0; i < 8; i++) {
+      const view = buf.subarray(0, buf.length - i * 4096);
+      view.set(plain.subarray(0, view.length));
+      await pool.run(false, view, i * 1000);
+      assert.deepEqual(new Uint8Array(view), single.encrypt(plain.subarray(0, view.length), i * 1000), `run ${i}`);
+    }
+    assert.throws(() => pool.alloc(1), RangeError);
+  } finally { await pool.close(); }
 });
