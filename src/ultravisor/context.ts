@@ -24,6 +24,8 @@ export type ContextEnd =
   | { kind: 'return'; rc: number; out?: bigint[] }
   /** Resume the caller exactly where it was: the faulting access is retried. */
   | { kind: 'retry' }
+  /** The faulting instruction was done for the SVM (MMIO): resume after it, a load's value in GPR `gpr`. */
+  | { kind: 'emulated'; gpr?: number; value?: bigint }
   /** Deliver an interrupt into the SVM's kernel. */
   | { kind: 'inject'; vector: number; srr1Bits: bigint; dar?: number; dsisr?: number }
   /** UV_ESM succeeded: enter the now secure guest, kexec style. */

@@ -30,6 +30,8 @@ import type { Svm } from './svm.js';
 import { HANDLERS, type Outcome } from './ultracalls.js';
 import type { UltravisorConfig, UltravisorInit } from './config.js';
 import { RtasBounce } from './rtas-bounce.js';
+import { guestRa } from './guest-mem.js';
+import { decodeMmio, loadedValue, storedValue } from './mmio.js';
 import { fingerprintOfPem } from './esm-format.js';
 import { DEFAULT_TPM_UNWRAP, type TpmUnwrap } from './tpm-relay.js';
 
@@ -63,6 +65,9 @@ export function injectable(v: bigint): boolean {
   const d = VECTOR_BY_NUM.get(Number(v));
   return d !== undefined && (d.cls === 'os' || d.vector === 0x100 || d.vector === 0x200 || d.vector === 0x500);
 }
+
+/** HDSISR: the access was a store. */
+const HDSISR_STORE = 0x02000000n;
 
 type Pending =
   | { kind: 'svm'; lpid: number; saved: SavedVcpu; outRegs: number; rtas?: RtasBounce }
@@ -288,6 +293,11 @@ export class Ultravisor implements Software {
       case 'retry':
         restoreVcpu(cpu, c);
         return {};
+      case 'emulated':
+        restoreVcpu(cpu, c);
+        if (end.gpr !== undefined) cpu.regs.setGpr(end.gpr, end.value ?? 0n);
+        cpu.mtspr(R.USRR0, c.pc + 4n);
+        return {};
       case 'inject':
         restoreVcpu(cpu, c);
         redirectToVector(cpu, c, end.vector, end.srr1Bits, end.dar, end.dsisr);
@@ -436,8 +446,8 @@ export class Ultravisor implements Software {
     const gfn = Math.floor(gpa / PAGE_SIZE);
     const os = vector === 0xE00 ? 0x300 : 0x400;
     const dsi = () => this.#injectNow(cpu, os, 0n, gpa, Number(hdsisr));
-    // Outside every slot: no memory there (device registers go through H_LOGICAL_CI_*).
-    if (!svm.inSlots(gfn)) return dsi();
+    // Outside every slot: no memory there, a device register (a load or store is emulated).
+    if (!svm.inSlots(gfn)) return vector === 0xE00 ? this.#emulateMmio(cpu, svm, hdar, hdsisr, dsi) : dsi();
     const e = svm.pages.get(gfn);
     const st = e?.state ?? GPF.SECURE;
     if (st === GPF.PAGEDOUT || (st === GPF.SECURE && e?.secure === undefined)) {
@@ -457,6 +467,46 @@ export class Ultravisor implements Software {
       return {};
     }
     return dsi();
+  }
+
+  /**
+   * A data access outside every slot (PEF.md section 7): decode the instruction at the SVM's PC
+   * from its own secure memory and, if it is a plain integer load or store whose address is the
+   * one the hardware reported, do it through H_LOGICAL_CI_LOAD/STORE. The hypervisor is told the
+   * size, the address and a store's value; the rest of the frame is the usual scrubbed one.
+   * Anything else (a flow's token PC, code in a shared page, FP/vector, update forms, user
+   * space, a misaligned or mismatched address, a failed hypercall) is a DSI in the SVM.
+   */
+  #emulateMmio(cpu: Cpu, svm: Svm, hdar: bigint, hdsisr: bigint, dsi: () => EntryEnd): EntryEnd {
+    const msr = cpu.mfspr(R.USRR1);
+    // The kernel's drivers own the devices; the model has no process-scoped tables to say otherwise.
+    if ((msr & MSR.PR) !== 0n) return dsi();
+    const pc = cpu.mfspr(R.USRR0);
+    if (pc % 4n !== 0n || pc >= BigInt(Number.MAX_SAFE_INTEGER)) return dsi();
+    const pcGfn = Math.floor(Number(pc) / PAGE_SIZE);
+    if (!svm.inSlots(pcGfn)) return dsi(); // a flow's token address: no instruction to decode
+    const ra = guestRa(svm, Number(pc), false);
+    if (ra === undefined) {
+      // The code page went out (overcommit) since it was fetched: run the instruction again,
+      // its fetch brings the page back. Code in a shared page is not trusted to decode.
+      return svm.stateOf(pcGfn) === GPF.PAGEDOUT ? {} : dsi();
+    }
+    const b = this.mem.read(ra, 4);
+    const word = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    const a = decodeMmio(word, (n) => cpu.regs.getGpr(n));
+    // The access must be the one the hardware reported: same address, same direction, aligned.
+    if (!a || a.ea !== hdar || a.ea % BigInt(a.size) !== 0n || a.store !== ((hdsisr & HDSISR_STORE) !== 0n)) return dsi();
+    const size = BigInt(a.size);
+    const value = a.store ? storedValue(a, cpu.regs.getGpr(a.reg)) : 0n;
+    const gpa = Number(hdar);
+    this.event({ kind: 'mmio', lpid: svm.lpid, op: a.store ? 'store' : 'load', size: a.size });
+    return this.startContext(cpu, 'mmio', (function* (): ContextFlow {
+      const r = a.store
+        ? yield { nr: HC.H_LOGICAL_CI_STORE, args: [size, a.ea, value] }
+        : yield { nr: HC.H_LOGICAL_CI_LOAD, args: [size, a.ea] };
+      if (r.rc !== H.H_SUCCESS) return { kind: 'inject', vector: 0x300, srr1Bits: 0n, dar: gpa, dsisr: Number(hdsisr) };
+      return a.store ? { kind: 'emulated' } : { kind: 'emulated', gpr: a.reg, value: loadedValue(a, r.out[0] ?? 0n) };
+    })());
   }
 
   // ---- SVM lifecycle (used by the ultracall handlers) ------------------------------------

@@ -4,7 +4,7 @@
 // machine's key). run() boots it: the VM starts as a normal VM and asks for secure mode.
 
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { Machine } from '../../src/hw/machine.js';
+import { Machine, type Interpreter } from '../../src/hw/machine.js';
 import { writeFdt, fdtNode, type FdtNode } from '../../src/fdt/index.js';
 import { buildEsmBlobWithKey, computeDigests, generateRsaKeyPair, svmAdd, type Digests, type FileInput } from '../../src/esm/index.js';
 import { RTAS_TEXT } from '../../src/image/rtas.js';
@@ -130,6 +130,8 @@ export interface RigOptions extends ImageOptions {
   vms?: number;
   /** A machine firmware booted, with its ultravisor installed (the rig adds the rest, then locks). */
   booted?: { machine: Machine; uv: Ultravisor; tpm: (cmd: Uint8Array) => Uint8Array };
+  /** Run real machine code found in guest memory (the ISA interpreter), e.g. a test's own instructions. */
+  interpreter?: Interpreter;
 }
 
 export interface Rig {
@@ -169,6 +171,7 @@ export function makeRig(o: RigOptions = {}): Rig {
   const vms = Array.from({ length: o.vms ?? 1 }, (_, i) =>
     hv.addVm({ lpid: LPID + i, memSize: o.vmMem ?? 16 << 20, entry: LAYOUT.kbase, r3: BigInt(LAYOUT.fdt), load: image.loads }));
   hv.bootVm = LPID;
+  if (o.interpreter) m.setInterpreter(o.interpreter);
   if (!o.booted) m.lockBoot();
   return { m, uv, hv, vm: vms[0]!, vms, image, log, out, run: (maxSteps = 2_000_000) => m.run({ maxSteps }) };
 }
