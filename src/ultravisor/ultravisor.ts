@@ -60,6 +60,9 @@ export function callerAllowed(need: UcallCaller, who: CallerKind): boolean {
 }
 
 /** Vectors the hypervisor may inject into an SVM through HSRR0 at UV_RETURN. */
+/** Scratch for a hypercall's outputs on their way from the hypervisor's frame into the SVM's. */
+const RETURN_OUTS: bigint[] = new Array<bigint>(16).fill(0n);
+
 export function injectable(v: bigint): boolean {
   if (v > 0x2000n) return false;
   const d = VECTOR_BY_NUM.get(Number(v));
@@ -341,31 +344,35 @@ export class Ultravisor implements Software {
   }
 
   /** UV_RETURN: the hypervisor resumes what it was given, named by the cookie in R31. */
+  #refuseReturn(cpu: Cpu, msr: bigint, rc: number, why: string): EntryEnd {
+    this.event({ kind: 'return-refused', why });
+    cpu.regs.setGpr(3, rc64(rc));
+    cpu.mtspr(R.USRR1, msr & ~SRR1_INT_BITS);
+    return {};
+  }
+
   #uvReturn(cpu: Cpu, msr: bigint): EntryEnd {
     const cookie = cpu.regs.getGpr(31);
     const p = this.#pending.get(cookie);
-    const refuse = (rc: number, why: string): EntryEnd => {
-      this.event({ kind: 'return-refused', why });
-      cpu.regs.setGpr(3, rc64(rc));
-      cpu.mtspr(R.USRR1, msr & ~SRR1_INT_BITS);
-      return {};
-    };
-    if (!p) return refuse(U.U_PARAMETER, 'no vCPU waits for this cookie');
+    if (!p) return this.#refuseReturn(cpu, msr, U.U_PARAMETER, 'no vCPU waits for this cookie');
     this.#pending.delete(cookie);
     if (p.kind === 'ctx') {
-      const out = Array.from({ length: 9 }, (_, i) => cpu.regs.getGpr(4 + i));
+      const out: bigint[] = [];
+      for (let i = 0; i < 9; i++) out.push(cpu.regs.getGpr(4 + i));
       return this.#runContext(cpu, p.ctx, { rc: rcOf(cpu.regs.getGpr(0)), out });
     }
     const svm = this.svms.get(p.lpid);
-    if (!svm || svm.state !== 'secure') return refuse(U.U_STATE, 'the SVM is gone');
+    if (!svm || svm.state !== 'secure') return this.#refuseReturn(cpu, msr, U.U_STATE, 'the SVM is gone');
     const r0 = cpu.regs.getGpr(0);
     const r2 = cpu.regs.getGpr(2);
     const hsrr0 = cpu.mfspr(R.HSRR0);
-    const outs = Array.from({ length: Math.max(0, p.outRegs - 1) }, (_, i) => cpu.regs.getGpr(4 + i));
+    // The declared outputs (R4..) are taken before the SVM's registers come back over them.
+    const nOut = Math.max(0, p.outRegs - 1);
+    for (let i = 0; i < nOut; i++) RETURN_OUTS[i] = cpu.regs.getGpr(4 + i);
     restoreVcpu(cpu, p.saved);
     if (p.outRegs > 0) {
       cpu.regs.setGpr(3, r0);
-      outs.forEach((v, i) => cpu.regs.setGpr(4 + i, v));
+      for (let i = 0; i < nOut; i++) { cpu.regs.setGpr(4 + i, RETURN_OUTS[i]!); RETURN_OUTS[i] = 0n; }
     }
     p.rtas?.copyBack(this, svm);
     if (hsrr0 !== cookie && injectable(hsrr0)) {
