@@ -142,7 +142,7 @@ function rtas(hv: Hypervisor, vm: Vm, argsGpa: number): HcallOutcome {
   if (typeof call === 'string') return ret(H.H_PARAMETER);
   const retsAt = argsGpa + 12 + 4 * call.args.length;
   const reply = (rets: number[]) => { writeGuest(hv, vm, retsAt, encodeRets(rets.slice(0, call.nret))); return ret(H.H_SUCCESS); };
-  hv.trace({ kind: 'rtas', vm: vm.name, lpid: vm.lpid, call: call.name ?? `token 0x${call.token.toString(16)}` });
+  hv.trace({ kind: 'rtas', vm: vm.name, lpid: vm.lpid, call: call.name ?? `token 0x${call.token.toString(16)}`, args: call.args });
   switch (call.token) {
     case RTAS_TOKENS['power-off']:
       hv.stopVm(vm, { kind: 'power-off' });
@@ -160,6 +160,14 @@ function rtas(hv: Hypervisor, vm: Vm, argsGpa: number): HcallOutcome {
     case RTAS_TOKENS['display-character']:
       hv.consoleWrite(vm, Uint8Array.of((call.args[0] ?? 0) & 0xff));
       return reply([RTAS_SUCCESS]);
+    case RTAS_TOKENS['start-cpu']: {
+      // (cpu, start address, r3) -> status. A secure VM's start address is the ultravisor's cookie.
+      const [id, start, r3] = call.args;
+      const t = id === undefined ? undefined : vm.vcpus[id];
+      if (call.args.length !== 3 || !t || t.state !== 'stopped') return reply([RTAS_PARAMETER_ERROR]);
+      hv.startVcpu(t, start!, r3!);
+      return reply([RTAS_SUCCESS]);
+    }
     case RTAS_TOKENS['get-time-of-day']: {
       const d = new Date();
       return reply([RTAS_SUCCESS, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds() * 1e6]);

@@ -154,6 +154,28 @@ export class Hypervisor implements Software {
     });
   }
 
+  /**
+   * RTAS start-cpu: a stopped vCPU of `vm` becomes runnable. A normal VM's enters the kernel at
+   * `start` with R3 = `r3`; a secure VM's `start` is the ultravisor's cookie for the frame it made
+   * (the SVM's real start address and registers stay with it), resumed with UV_RETURN.
+   */
+  startVcpu(v: Vcpu, start: number, r3: number): void {
+    v.saved = emptySnapshot();
+    v.sprs.clear();
+    v.prodded = false;
+    v.pendingRc = H.H_SUCCESS;
+    if (v.vm.secure) {
+      v.setGpr(31, BigInt(start));
+      v.ctx = { pc: BigInt(start), msr: GUEST_MSR | MSR.S };
+    } else {
+      v.setGpr(3, BigInt(r3));
+      v.ctx = { pc: BigInt(start), msr: GUEST_MSR };
+    }
+    v.state = 'new';
+    this.trace({ kind: 'vm', event: 'start-cpu', vm: v.vm.name, lpid: v.vm.lpid, vcpu: v.id, secure: v.vm.secure });
+    this.#wake(v.thread);
+  }
+
   /** Copy bytes into a not-yet-secure VM's memory (allocating and mapping frames). */
   writeGuest(vm: Vm, gpa: number, data: Uint8Array): void {
     let done = 0;

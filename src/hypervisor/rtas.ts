@@ -1,10 +1,13 @@
 // RTAS as the hypervisor serves it (H_RTAS, as QEMU's spapr does): the guest passes the real
 // address of an rtas_args block (big-endian: token, nargs, nret, args..., rets...). Tokens are
-// published in /rtas. ibm,os-term and power-off end the VM; system-reboot resets it.
+// published in /rtas. ibm,os-term and power-off end the VM; system-reboot resets it; start-cpu
+// (cpu, start address, r3) starts a stopped vCPU there. For an SVM the start address is a
+// cookie the ultravisor put in its place: the vCPU is started with UV_RETURN and that cookie.
 
 export const RTAS_TOKENS = {
   'display-character': 0x2001,
   'get-time-of-day': 0x2002,
+  'start-cpu': 0x2007,
   'power-off': 0x2004,
   'system-reboot': 0x2005,
   'ibm,os-term': 0x2010,

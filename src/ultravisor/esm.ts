@@ -131,6 +131,8 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
     const rtasNode = findNode(fdt.root, '/rtas');
     const rtasBase = cells(prop(rtasNode, 'linux,rtas-base'));
     const rtasSize = cells(prop(rtasNode, 'rtas-size'));
+    // The token the SVM will use to start its other vCPUs (it reads the same tree, kept secure from now on).
+    const startCpuToken = cells(prop(rtasNode, 'start-cpu'));
     const initrd: Range | undefined = initrdStart !== undefined && initrdEnd !== undefined ? { start: initrdStart, end: initrdEnd } : undefined;
     if (initrd && (initrd.end < initrd.start || initrd.end - initrd.start > MAX_INITRD)) failWith('BAD_FDT', 'bad initramfs range');
 
@@ -249,6 +251,7 @@ export function* esmFlow(uv: Ultravisor, svm: Svm, kbase: number, fdtGpa: number
     }
     uv.ptab.write(mem, svm.lpid, svm.tables.pate0, 0n);
     svm.fingerprint = uv.fingerprint;
+    svm.rtasStartCpu = startCpuToken;
     svm.state = 'secure';
     uv.esmReasons.set(svm.lpid, ESM_REASON.NONE!);
     uv.event({ kind: 'esm', lpid: svm.lpid, result: 'secure' });

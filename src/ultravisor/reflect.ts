@@ -54,6 +54,20 @@ export function saveVcpu(cpu: Cpu): SavedVcpu {
   return s;
 }
 
+/**
+ * A vCPU that never ran (RTAS start-cpu): every register zero but R3, entered at `pc` with the
+ * SVM kernel's MSR (S=1, EE=0) when the hypervisor starts it with UV_RETURN.
+ */
+export function freshVcpu(pc: bigint, r3: bigint, lpid: number): SavedVcpu {
+  const regs: RegsSnapshot = {
+    gpr: new Uint32Array(64), lrctr: new Uint32Array(4), cr: 0, xer: 0, fpscr: 0, vscr: 0, vsr: new Uint32Array(256), pc: 0,
+  };
+  const s: SavedVcpu = { regs, pc, msr: SVM_KERNEL_MSR, sprs: new Array<bigint>(MASKED.length).fill(0n), lpid };
+  regs.gpr[6] = Number(r3 & 0xffffffffn);
+  regs.gpr[7] = Number(r3 >> 32n);
+  return s;
+}
+
 /** Give a saved state back once nothing refers to it (its registers are wiped first). */
 export function releaseVcpu(s: SavedVcpu): void {
   s.regs.gpr.fill(0); s.regs.vsr.fill(0); s.regs.lrctr.fill(0);

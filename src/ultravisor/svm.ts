@@ -47,6 +47,8 @@ export class Svm {
   readonly files = new Map<string, Uint8Array>();
   /** Guest frames of the ultravisor's implicitly shared bounce buffers. */
   readonly bounce: { tpm?: number; rtas?: number } = {};
+  /** The RTAS start-cpu token of the SVM's device tree (UV_ESM): its start address never reaches the hypervisor. */
+  rtasStartCpu: number | undefined;
   /** A UV_PAGE_IN failed for lack of secure memory (the reason UV_ESM gives). */
   outOfMemory = false;
 

@@ -22,14 +22,14 @@ import type { ContextEnd, ContextFlow, HcallAnswer, UvContext } from './context.
 import { UvMemory } from './memory.js';
 import { bringIn, type PageEnv } from './pages.js';
 import {
-  buildFrame, denyTm, redirectToVector, releaseVcpu, restoreVcpu, saveVcpu, toHypervisor, SC_LEV1, SRR1_INT_BITS, SVM_KERNEL_MSR,
+  buildFrame, denyTm, freshVcpu, redirectToVector, releaseVcpu, restoreVcpu, saveVcpu, toHypervisor, SC_LEV1, SRR1_INT_BITS, SVM_KERNEL_MSR,
   type SavedVcpu,
 } from './reflect.js';
 import { PartitionTable } from './tables.js';
 import type { Svm } from './svm.js';
 import { HANDLERS, type Outcome } from './ultracalls.js';
 import type { UltravisorConfig, UltravisorInit } from './config.js';
-import { RtasBounce } from './rtas-bounce.js';
+import { RtasBounce, rtasStatusToSvm, type RtasArgs } from './rtas-bounce.js';
 import { guestRa } from './guest-mem.js';
 import { decodeMmio, loadedValue, storedValue } from './mmio.js';
 import { fingerprintOfPem } from './esm-format.js';
@@ -69,11 +69,16 @@ export function injectable(v: bigint): boolean {
   return d !== undefined && (d.cls === 'os' || d.vector === 0x100 || d.vector === 0x200 || d.vector === 0x500);
 }
 
+/** RTAS status words the ultravisor answers a start-cpu with itself. */
+const RTAS_HARDWARE_ERROR = -1;
+const RTAS_PARAMETER_ERROR = -3;
+
 /** HDSISR: the access was a store. */
 const HDSISR_STORE = 0x02000000n;
 
 type Pending =
-  | { kind: 'svm'; lpid: number; saved: SavedVcpu; outRegs: number; rtas?: RtasBounce }
+  /** `start`: the frame this hypercall (RTAS start-cpu) made for a new vCPU, dropped if the call fails. */
+  | { kind: 'svm'; lpid: number; saved: SavedVcpu; outRegs: number; rtas?: RtasBounce; start?: { cookie: bigint; frame: SavedVcpu } }
   | { kind: 'ctx'; ctx: UvContext };
 
 /** What an entry ends with: urfid to wherever USRR0/USRR1 now point, or stopping the thread. */
@@ -343,6 +348,14 @@ export class Ultravisor implements Software {
     }
   }
 
+  /** A cookie that fits an RTAS argument cell (32 bits): it stands for a start-cpu's start address. */
+  #newCookie32(cpu: Cpu): bigint {
+    for (;;) {
+      const c = cpu.darn() & 0xfffffffcn;
+      if (c > 0x10000n && !this.#pending.has(c)) return c;
+    }
+  }
+
   /** UV_RETURN: the hypervisor resumes what it was given, named by the cookie in R31. */
   #refuseReturn(cpu: Cpu, msr: bigint, rc: number, why: string): EntryEnd {
     this.event({ kind: 'return-refused', why });
@@ -374,7 +387,8 @@ export class Ultravisor implements Software {
       cpu.regs.setGpr(3, r0);
       for (let i = 0; i < nOut; i++) { cpu.regs.setGpr(4 + i, RETURN_OUTS[i]!); RETURN_OUTS[i] = 0n; }
     }
-    p.rtas?.copyBack(this, svm);
+    const status = p.rtas?.copyBack(this, svm);
+    if (p.start && (rcOf(r0) !== H.H_SUCCESS || status !== 0)) this.#dropStart(p.start, p.lpid);
     if (hsrr0 !== cookie && injectable(hsrr0)) {
       redirectToVector(cpu, p.saved, Number(hsrr0), r2);
       this.event({ kind: 'inject', lpid: p.lpid, vector: Number(hsrr0) });
@@ -409,16 +423,66 @@ export class Ultravisor implements Software {
     const saved = saveVcpu(cpu);
     const inputs = Array.from({ length: inRegs }, (_, i) => cpu.regs.getGpr(3 + i));
     let rtas: RtasBounce | undefined;
+    let start: { cookie: bigint; frame: SavedVcpu } | undefined;
     if (def?.number === HC.H_RTAS) {
-      rtas = RtasBounce.prepare(this, svm, Number(inputs[1]));
+      const argsGpa = Number(inputs[1]);
+      const a = svm.rtasStartCpu !== undefined ? RtasBounce.peek(this, svm, argsGpa) : undefined;
+      if (a && a.token === svm.rtasStartCpu) {
+        const r = this.#startCpu(cpu, svm, argsGpa, a);
+        if (typeof r === 'number') {
+          // Answered here: the hypervisor never hears of it.
+          releaseVcpu(saved);
+          rtasStatusToSvm(this, svm, argsGpa, a, r);
+          cpu.regs.setGpr(3, rc64(H.H_SUCCESS));
+          cpu.mtspr(R.USRR1, msr & ~SRR1_INT_BITS);
+          return {};
+        }
+        ({ rtas, start } = r);
+      } else {
+        rtas = RtasBounce.prepare(this, svm, argsGpa);
+      }
       if (rtas) inputs[1] = BigInt(rtas.bounceGpa);
     }
     const cookie = this.#newCookie(cpu);
-    this.#pending.set(cookie, { kind: 'svm', lpid: svm.lpid, saved, outRegs, rtas });
+    this.#pending.set(cookie, { kind: 'svm', lpid: svm.lpid, saved, outRegs, rtas, start });
     buildFrame(cpu, inputs, cookie, saved.msr | SC_LEV1, svm.lpid, saved);
     toHypervisor(cpu, 0xC00);
     this.event({ kind: 'reflect', lpid: svm.lpid, hcall: def?.name ?? 'unknown' });
     return {};
+  }
+
+  /**
+   * RTAS start-cpu(cpu, start, r3) from an SVM: the new vCPU's frame is made here (zeroed
+   * registers, R3 = r3, entered at `start` with the SVM kernel's MSR) and waits under a cookie,
+   * which takes the start address's place in the arguments the hypervisor gets. It can only
+   * start that vCPU with UV_RETURN and the cookie: never elsewhere, and it never learns where.
+   * A status instead of a bounce: the call is answered without the hypervisor.
+   */
+  #startCpu(cpu: Cpu, svm: Svm, argsGpa: number, a: RtasArgs): { rtas: RtasBounce; start: { cookie: bigint; frame: SavedVcpu } } | number {
+    const start = a.args[1] ?? 0;
+    if (a.nargs !== 3 || a.nret < 1 || start % 4 !== 0 || !svm.inSlots(Math.floor(start / PAGE_SIZE))) {
+      this.event({ kind: 'start-cpu', lpid: svm.lpid, result: 'refused' });
+      return RTAS_PARAMETER_ERROR;
+    }
+    const cookie = this.#newCookie32(cpu);
+    const rtas = RtasBounce.prepare(this, svm, argsGpa, { force: true, replace: { index: 1, value: Number(cookie) } });
+    if (!rtas) {
+      this.event({ kind: 'start-cpu', lpid: svm.lpid, result: 'no bounce page' });
+      return RTAS_HARDWARE_ERROR;
+    }
+    const frame = freshVcpu(BigInt(start), BigInt(a.args[2]!), svm.lpid);
+    this.#pending.set(cookie, { kind: 'svm', lpid: svm.lpid, saved: frame, outRegs: 0 });
+    this.event({ kind: 'start-cpu', lpid: svm.lpid, result: 'pending' });
+    return { rtas, start: { cookie, frame } };
+  }
+
+  /** The hypervisor failed a start-cpu: the new vCPU's frame goes (its cookie names nothing any more). */
+  #dropStart(start: { cookie: bigint; frame: SavedVcpu }, lpid: number): void {
+    const f = this.#pending.get(start.cookie);
+    if (!f || f.kind !== 'svm' || f.saved !== start.frame) return; // started after all, or gone
+    this.#pending.delete(start.cookie);
+    releaseVcpu(f.saved);
+    this.event({ kind: 'start-cpu', lpid, result: 'dropped' });
   }
 
   /** An asynchronous interrupt (HDEC, external, HMI...): the hypervisor gets nothing of the SVM. */
