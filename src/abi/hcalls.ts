@@ -24,7 +24,7 @@ export const HCALLS: readonly HcallDef[] = [
   { name: 'H_CEDE', number: 0xE0, inRegs: 1, outRegs: 1, source: 'guest', args: [], desc: 'give up the processor until an interrupt' },
   { name: 'H_CONFER', number: 0xE4, inRegs: 3, outRegs: 1, source: 'guest', args: ['proc', 'dispatch'], desc: 'give the rest of the time slice to another vCPU (voluntary preemption)' },
   { name: 'H_RANDOM', number: 0x300, inRegs: 1, outRegs: 2, source: 'guest', args: [], desc: '64 random bits in R4 (the ultravisor answers it for an SVM)' },
-  { name: 'H_RTAS', number: 0xF000, inRegs: 2, outRegs: 1, source: 'guest', args: ['rtas_args'], desc: 'RTAS call (ibm,os-term, power-off)' },
+  { name: 'H_RTAS', number: 0xF000, inRegs: 2, outRegs: 1, source: 'guest', args: ['rtas_args'], desc: 'RTAS call (display-character, get-time-of-day, start-cpu, power-off, system-reboot, ibm,os-term)' },
   { name: 'H_SVM_PAGE_IN', number: 0xEF00, inRegs: 4, outRegs: 1, source: 'uv', args: ['gpa', 'flags', 'shift'], desc: 'the ultravisor asks for a page' },
   { name: 'H_SVM_PAGE_OUT', number: 0xEF04, inRegs: 4, outRegs: 1, source: 'uv', args: ['gpa', 'flags', 'shift'], desc: 'the ultravisor gives a page back (overcommit)' },
   { name: 'H_SVM_INIT_START', number: 0xEF08, inRegs: 1, outRegs: 1, source: 'uv', args: [], desc: 'a VM begins its transition to secure' },
