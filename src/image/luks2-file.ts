@@ -130,10 +130,18 @@ export const defaultCipherJobs = (): number => Math.max(1, availableParallelism(
  * stream's buffers, on a pool of threads or on this one; or, where it cannot run, the
  * volume's own path on ordinary buffers.
  */
+/** Each chunk is ciphered from its first sector: a chunk that split a sector would shift every IV after it. */
+function checkChunkSize(chunkSize: number | undefined, unit: number): void {
+  if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0 && chunkSize % unit === 0)) {
+    throw new RangeError(`chunkSize ${chunkSize} is not a positive multiple of the ${unit}-byte sector`);
+  }
+}
+
 async function withCipher<T>(volume: Luks2Volume, o: StreamOptions, body: (run: (chunk: Uint8Array, sector: number) => void | Promise<void>, alloc: (n: number) => Uint8Array) => Promise<T>, decrypt: boolean): Promise<T> {
+  const key = volume.volumeKey, unit = volume.sectorSize, step = unit / 512;
+  checkChunkSize(o.chunkSize, unit);
   const bufferBytes = STREAM_BUFFERS * (o.chunkSize ?? DISK_CHUNK);
   const jobs = o.jobs ?? defaultCipherJobs();
-  const key = volume.volumeKey, unit = volume.sectorSize, step = unit / 512;
   const pool = jobs > 1 ? XtsPool.create(key, unit, step, jobs, bufferBytes) : XtsPool.single(key, unit, step, bufferBytes);
   if (!pool) {
     return body((chunk, sector) => { if (decrypt) volume.decryptSectors(sector, chunk, chunk); else volume.encryptSectors(sector, chunk, chunk); }, (n) => new Uint8Array(n));
@@ -157,6 +165,7 @@ export async function encryptDiskFile(plainPath: string, outPath: string, o: Enc
     const size = (await src.stat()).size;
     const sectorSize = o.sectorSize ?? 512;
     if (size % sectorSize !== 0) throw new InputError(plainPath, `size ${size} is not a multiple of the ${sectorSize}-byte sector`);
+    checkChunkSize(o.chunkSize, sectorSize);
     const created = createLuks2(o);
     const volume = new Luks2Volume(created.header, created.volumeKey);
     const dst = await open(outPath, 'wx', 0o600);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encryptDiskFile, decryptDiskFile } from '../../src/image/luks2-file.js';
 import { xtsNative } from '../../src/image/xts.js';
@@ -32,3 +32,15 @@ for (const sectorSize of [512, 4096] as const) {
     });
   }
 }
+
+test('a chunk size that would split a sector is refused before anything is written; a whole number of sectors works', async () => {
+  const dir = tmp('luks2-file');
+  try {
+    writeFileSync(join(dir, 'plain.img'), new Uint8Array(randomBytes(64 * 1024)));
+    const pass = new Uint8Array(randomBytes(32));
+    const o = { passphrase: pass, sectorSize: 4096, dataOffset: DATA_OFFSET, jobs: 1 } as const;
+    await assert.rejects(encryptDiskFile(join(dir, 'plain.img'), join(dir, 'bad.img'), { ...o, chunkSize: 6144 }), /chunkSize 6144 is not a positive multiple of the 4096-byte sector/);
+    assert.equal(existsSync(join(dir, 'bad.img')), false);
+    await encryptDiskFile(join(dir, 'plain.img'), join(dir, 'good.img'), { ...o, chunkSize: 8192 });
+  } finally { cleanup(dir); }
+});
