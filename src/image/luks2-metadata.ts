@@ -127,7 +127,8 @@ export function parseLuks2Metadata(text: string, at: number, hdrSize: number): L
   const areaStart = 2 * hdrSize;
   const areaEnd = areaStart + config.keyslotsSize;
 
-  const keyslots: Record<string, Luks2Keyslot> = {};
+  // Records without a prototype: ids come from the JSON ("__proto__", "valueOf" are ids like any other).
+  const keyslots: Record<string, Luks2Keyslot> = Object.create(null) as Record<string, Luks2Keyslot>;
   for (const [id, ks] of entries(c, top, 'keyslots', true)) {
     const p = `keyslots.${id}`;
     const area = c.obj(ks.area, `${p}.area`);
@@ -150,10 +151,10 @@ export function parseLuks2Metadata(text: string, at: number, hdrSize: number): L
     keyslots[id] = slot;
   }
 
-  const tokens: Record<string, unknown> = {};
+  const tokens: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [id, t] of entries(c, top, 'tokens', false)) tokens[id] = t;
 
-  const segments: Record<string, Luks2Segment> = {};
+  const segments: Record<string, Luks2Segment> = Object.create(null) as Record<string, Luks2Segment>;
   for (const [id, sg] of entries(c, top, 'segments', true)) {
     const p = `segments.${id}`;
     const type = c.str(sg, 'type', p);
@@ -176,7 +177,7 @@ export function parseLuks2Metadata(text: string, at: number, hdrSize: number): L
   }
   if (Object.keys(segments).length === 0) c.fail('segments', 'no segment');
 
-  const digests: Record<string, Luks2Digest> = {};
+  const digests: Record<string, Luks2Digest> = Object.create(null) as Record<string, Luks2Digest>;
   for (const [id, dg] of entries(c, top, 'digests', true)) {
     const p = `digests.${id}`;
     const d: Luks2Digest = {
@@ -188,8 +189,8 @@ export function parseLuks2Metadata(text: string, at: number, hdrSize: number): L
       salt: dg.type === 'pbkdf2' ? c.b64(dg, 'salt', p) : new Uint8Array(0),
       digest: c.b64(dg, 'digest', p),
     };
-    for (const k of d.keyslots) if (!(k in keyslots)) c.fail(`${p}.keyslots`, `refers to missing keyslot ${k}`);
-    for (const s of d.segments) if (!(s in segments)) c.fail(`${p}.segments`, `refers to missing segment ${s}`);
+    for (const k of d.keyslots) if (!Object.hasOwn(keyslots, k)) c.fail(`${p}.keyslots`, `refers to missing keyslot ${k}`);
+    for (const s of d.segments) if (!Object.hasOwn(segments, s)) c.fail(`${p}.segments`, `refers to missing segment ${s}`);
     digests[id] = d;
   }
   return { keyslots, tokens, segments, digests, config };

@@ -152,6 +152,25 @@ test('fuzz: mutated headers (checksums fixed up) give a header or a Luks2Error',
   assert.ok(codes.has('bad-json') || codes.has('bad-metadata'), [...codes].join(','));
 });
 
+test('a digest naming a keyslot or segment that exists only on Object.prototype (valueOf, constructor) is bad metadata; a real one parses', () => {
+  const { disk } = makeDisk(4096);
+  const base = JSON.parse(readLuks2Header(reader(disk)).json);
+  const withRef = (field: 'keyslots' | 'segments', id: string) => {
+    const o = structuredClone(base);
+    o.digests['0'][field] = [id];
+    const d = disk.slice(0, 0x8000);
+    setJson(d, 0, JSON.stringify(o)); setJson(d, 0x4000, JSON.stringify(o));
+    return () => readLuks2Header(reader(d));
+  };
+  assert.doesNotThrow(withRef('keyslots', '0'));
+  assert.doesNotThrow(withRef('segments', '0'));
+  for (const field of ['keyslots', 'segments'] as const) {
+    for (const id of ['valueOf', 'constructor', 'toString']) {
+      assert.throws(withRef(field, id), (e: unknown) => e instanceof Luks2Error && e.code === 'bad-metadata' && e.message.includes(`missing ${field === 'keyslots' ? 'keyslot' : 'segment'} ${id}`), `${field} ${id}`);
+    }
+  }
+});
+
 test('fuzz: JSON metadata with values replaced gives a header or a Luks2Error', () => {
   const { disk } = makeDisk(4096);
   const head = disk.slice(0, 0x8000);

@@ -74,6 +74,9 @@ test('bad input exits 2 with one line naming the input', async (t) => {
     const c = await pef(['exec', '--cpu', 'power7', text]);
     assert.equal(c.code, 2);
     assert.match(c.err, /--cpu: must be one of power8, power9/);
+    const proto = await pef(['exec', '--cpu', 'constructor', text]);
+    assert.equal(proto.code, 2);
+    assert.match(proto.err, /--cpu: must be one of power8, power9/);
     if (!needTools(t, [GCC])) return;
     // A dynamically linked program is refused (pef exec has no dynamic loader).
     const src = join(dir, 'dyn.c'), dyn = join(dir, 'dyn');

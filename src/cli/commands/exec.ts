@@ -48,7 +48,7 @@ Examples:
   $ pef exec --strace ./prog -- -v --flag
   $ pef exec --stats --engine interp ./prog`)
     .action((path: string, args: string[], opts: Opts) => {
-      if (!(opts.cpu in CPUS)) throw new InputError('--cpu', `must be one of ${Object.keys(CPUS).join(', ')}`);
+      if (!Object.hasOwn(CPUS, opts.cpu)) throw new InputError('--cpu', `must be one of ${Object.keys(CPUS).join(', ')}`);
       if (opts.engine !== 'blocks' && opts.engine !== 'interp') throw new InputError('--engine', 'must be blocks or interp');
       let max: number | undefined;
       if (opts.maxInstructions !== undefined) {

@@ -53,7 +53,7 @@ function parseValue(text: string, kind: string, pc: number): number {
   if ((m = /^cr(\d)$/.exec(t)) && kind === 'cr') return Number(m[1]);
   if (kind === 'crbit') {
     if ((m = /^4\*cr(\d)\+(lt|gt|eq|so|un)$/.exec(t))) return 4 * Number(m[1]) + CRBIT_NAMES[m[2]!]!;
-    if (t in CRBIT_NAMES) return CRBIT_NAMES[t]!;
+    if (Object.hasOwn(CRBIT_NAMES, t)) return CRBIT_NAMES[t]!;
   }
   if (kind === 'target') {
     if (t === '.') return 0;
