@@ -24,10 +24,12 @@ test('an unknown command or option exits 2', async () => {
 });
 
 test('pef bench with an unknown name exits 2 with a one-line error naming it', async () => {
-  const r = await run(['bench', 'nope']);
-  assert.equal(r.code, 2);
-  assert.equal(r.err.trim().split('\n').length, 1);
-  assert.match(r.err, /nope/);
+  for (const name of ['nope', 'constructor', 'toString']) {
+    const r = await run(['bench', name]);
+    assert.equal(r.code, 2, name);
+    assert.equal(r.err.trim().split('\n').length, 1, name);
+    assert.match(r.err, new RegExp(`no benchmark named '${name}'`));
+  }
 });
 
 test('pef bench machine --json prints one object with the documented fields', async () => {

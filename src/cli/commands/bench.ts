@@ -20,7 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
         if (name === undefined && !opts.list) ctx.exitCode = 0;
         return;
       }
-      const b = BENCHES[name];
+      const b = Object.hasOwn(BENCHES, name) ? BENCHES[name] : undefined;
       if (!b) throw new UsageError(`bench: no benchmark named '${name}' (have: ${Object.keys(BENCHES).join(', ')})`);
       let count: number | undefined;
       if (opts.count !== undefined) {
