@@ -48,7 +48,7 @@ export const SMALL_KERNEL = 256 * 1024;
 export const SMALL_MEMORY = 64 * 1024 * 1024;
 
 /** Whole sectors, at least 1 MiB: the disk an image tool makes for a tree. */
-function padDisk(b: Uint8Array, min = 1 << 20): Uint8Array {
+export function padDisk(b: Uint8Array, min = 1 << 20): Uint8Array {
   const out = new Uint8Array(Math.max(min, Math.ceil(b.length / 512) * 512));
   out.set(b);
   return out;

@@ -15,7 +15,7 @@ import { buildModelKernelImage, KERNEL_LOAD_ADDR } from '../../src/image/kernel.
 import { RTAS_TEXT } from '../../src/image/rtas.js';
 import { writeTar, type TarEntryInput } from '../../src/image/tar.js';
 import { writeCpio, S_IFREG, type CpioEntry } from '../../src/image/cpio.js';
-import { createLuks2, Luks2Volume } from '../../src/image/luks2.js';
+import { luksDisk, padDisk } from '../../src/system/images.js';
 import { buildEsmBlob, computeDigests, svmAdd, type FileInput } from '../../src/esm/index.js';
 import type { TpmTransport } from '../../src/tpm/index.js';
 
@@ -109,23 +109,7 @@ export function modelImage(s: ImageSpec = {}): ModelImage {
   };
 }
 
-/** Whole sectors, at least 1 MiB (what image tools make). */
-export function padDisk(b: Uint8Array, min = 1 << 20): Uint8Array {
-  const out = new Uint8Array(Math.max(min, Math.ceil(b.length / 512) * 512));
-  out.set(b);
-  return out;
-}
-
-export function luksDisk(payload: Uint8Array, passphrase: string): Uint8Array {
-  const luks = createLuks2({ passphrase, dataOffset: 1 << 20 });
-  const data = padDisk(payload, 512);
-  const vol = new Luks2Volume(luks.header, luks.volumeKey);
-  const disk = new Uint8Array(luks.dataOffset + data.length);
-  disk.set(luks.headerBytes);
-  disk.set(luks.keyslotBytes, luks.keyslotOffset);
-  disk.set(vol.encryptSectors(0, data), luks.dataOffset);
-  return disk;
-}
+export { padDisk, luksDisk };
 
 export interface SvmSpec {
   /** Public key PEMs of the machines the SVM may run on (the first is the origin lockbox). */
