@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createMachineInterpreter } from '../../hw/cpu/isa/machine.js';
 import { bootMachine, type BootResult } from '../../firmware/index.js';
 import { createUltravisor, type Ultravisor } from '../../ultravisor/index.js';
-import { Hypervisor, type HypervisorOptions, type Vm, type VmImage } from '../../hypervisor/index.js';
+import { Hypervisor, type HypervisorOptions, type TpmRelay, type Vm, type VmImage } from '../../hypervisor/index.js';
 import { GUEST_CODE } from '../../guest/index.js';
 import { readImageDir, type ImageDir } from '../../image/image-dir.js';
 import { loadableImage, PT_LOAD } from '../../image/elf.js';
@@ -15,7 +15,7 @@ import { RTAS_TEXT } from '../../image/rtas.js';
 import { ESM_REASON, esmReasonText } from '../../abi/ultracalls.js';
 import type { Interpreter, Machine } from '../../hw/machine.js';
 import type { TraceEvent } from '../../hw/trace.js';
-import type { TpmTransport } from '../../tpm/index.js';
+import type { CodeFactory, Software } from '../../hw/cpu/software.js';
 import { InputError } from '../../util/errors.js';
 
 export interface RunImage {
@@ -53,21 +53,39 @@ export function machineInterpreter(): Interpreter & { retired: number } {
 export interface System {
   boot: BootResult;
   machine: Machine;
+  /** The honest hypervisor (its VMs, its bookkeeping), even when something else runs in its place. */
   hv: Hypervisor;
+  /** What runs in hypervisor mode. */
+  hypervisor: Software;
   uv: Ultravisor;
   /** SHA-256 fingerprint of the machine key (hex). */
   fingerprint: string;
   close(): void;
 }
 
+export interface StartSystemOptions {
+  /** Options of the honest hypervisor (spy, secure budget, console callback...). */
+  hv?: HypervisorOptions;
+  /** What runs in hypervisor mode, given the honest hypervisor (default: the honest one itself). */
+  hypervisor?: (honest: Hypervisor, machine: Machine) => Software;
+  /** Wrap the TPM relay the hypervisor gets (H_SVM_TPM_COMM goes through it). */
+  tpmRelay?: (relay: TpmRelay) => TpmRelay;
+  /** Guest code kinds registered before the standard ones (so their magic is matched first). */
+  code?: readonly CodeFactory[];
+  /** Every trace event from the moment the ultravisor is installed. */
+  trace?: (e: TraceEvent) => void;
+  /** Boot-progress lines from firmware. */
+  log?: (line: string) => void;
+}
+
 /**
  * Secure and trusted boot of a machine directory; `trace` sees every event from the moment the
  * firmware installs the ultravisor (the earlier stage measurements are in boot.measurements).
  */
-export function startSystem(machineDir: string, opts: { hv?: HypervisorOptions; trace?: (e: TraceEvent) => void; log?: (l: string) => void } = {}): System {
+export function startSystem(machineDir: string, opts: StartSystemOptions = {}): System {
   let hv: Hypervisor | undefined;
+  let hypervisor: Software | undefined;
   let uv: Ultravisor | undefined;
-  const relay: { tpm?: TpmTransport } = {};
   const boot = bootMachine(machineDir, {
     log: opts.log,
     loaders: {
@@ -76,15 +94,19 @@ export function startSystem(machineDir: string, opts: { hv?: HypervisorOptions; 
         uv = createUltravisor({ variant: image.descriptor.variant === 'rogue' ? 'rogue' : 'genuine', handoff, machineKey: { pem: handoff.keyPem! } });
         uv.install(machine);
       },
-      hypervisor: (_image, machine) => (hv = new Hypervisor(machine, { ...opts.hv, tpm: { transmit: (c) => relay.tpm!.transmit(c) } })),
+      hypervisor: (_image, machine, tpm) => {
+        const relay: TpmRelay = { transmit: (c) => tpm.transmit(c) };
+        hv = new Hypervisor(machine, { ...opts.hv, tpm: opts.tpmRelay ? opts.tpmRelay(relay) : relay });
+        hypervisor = opts.hypervisor ? opts.hypervisor(hv, machine) : hv;
+        return hypervisor;
+      },
     },
     beforeLock: (m) => {
-      for (const c of GUEST_CODE) m.registerCode(c);
+      for (const c of [...(opts.code ?? []), ...GUEST_CODE]) m.registerCode(c);
       m.setInterpreter(machineInterpreter());
     },
   });
-  relay.tpm = boot.tpm;
-  return { boot, machine: boot.machine, hv: hv!, uv: uv!, fingerprint: boot.config.machineKey.fingerprint, close: () => boot.close() };
+  return { boot, machine: boot.machine, hv: hv!, hypervisor: hypervisor!, uv: uv!, fingerprint: boot.config.machineKey.fingerprint, close: () => boot.close() };
 }
 
 export function createRunVm(sys: System, img: RunImage, name = img.name): Vm {
