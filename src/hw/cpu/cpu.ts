@@ -35,6 +35,7 @@ interface Suspended { flow: Flow; mode: Mode }
 export interface Route { target: 'ultravisor' | 'hypervisor' | 'os'; save: 'SRR' | 'HSRR' | 'USRR' }
 
 const PRIV_RANK: Record<SprPriv, number> = { user: 0, priv: 1, hv: 2, uv: 3, none: 4 };
+const RANK_PRIV: readonly SprPriv[] = ['user', 'priv', 'hv', 'uv', 'none'];
 const RESERVED_MODE = MSR.S | MSR.HV | MSR.PR;
 
 // The SPR table flattened per number for the checks every mfspr/mtspr makes: the rank a read or
@@ -124,14 +125,8 @@ export class Cpu {
 
   /** The privilege an SPR access needs now (SMFCTRL can raise 'hv' to 'uv'). */
   sprNeed(num: number, write: boolean): SprPriv | undefined {
-    const d = SPR_BY_NUM.get(num);
-    if (!d) return undefined;
-    let need = write ? d.write : d.read;
-    if (need === 'hv' && d.uvWhen && (write ? d.uvWhen.write : d.uvWhen.read)) {
-      const bit = d.uvWhen.bit === 'E' ? SMFCTRL_E : SMFCTRL_D;
-      if ((this.smfctrl & bit) !== 0n) need = 'uv';
-    }
-    return need;
+    const r = this.#needRank(num, write ? 1 : 0);
+    return r < 0 ? undefined : RANK_PRIV[r];
   }
 
   private sprViolation(num: number, write: boolean, need: SprPriv | undefined): HardwareInterrupt {
