@@ -146,8 +146,9 @@ export class BenchHv implements Software {
   *#uvReturn(cpu: Cpu, cookie: bigint, rc: number): Flow {
     cpu.regs.setGpr(0, rc64(rc));
     cpu.regs.setGpr(31, cookie);
-    const r = yield* sc(cpu, 2, UV.UV_RETURN);
-    yield { op: 'stop', reason: `UV_RETURN refused (${r})` };
+    cpu.regs.setGpr(3, BigInt(UV.UV_RETURN));
+    yield { op: 'sc', lev: 2, errorOnly: true };
+    yield { op: 'stop', reason: `UV_RETURN refused (${rcOf(cpu.regs.getGpr(3))})` };
   }
 
   *#svmHcall(cpu: Cpu, vm: BenchVm, nr: number, a: bigint[]): Generator<Op, { rc: number; out?: bigint }, void> {

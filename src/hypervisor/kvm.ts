@@ -397,7 +397,7 @@ export class Hypervisor implements Software {
     cpu.regs.setGpr(3, BigInt(UV.UV_RETURN));
     cpu.mtspr(R.HSRR0, tmp.ctx.pc);
     cpu.mtspr(R.HSRR1, tmp.ctx.msr);
-    yield { op: 'sc', lev: 2 };
+    yield { op: 'sc', lev: 2, errorOnly: true };
     this.trace({ kind: 'hv-lost', cpu: cpu.id, what: `UV_RETURN refused (${retName(rcOf(cpu.regs.getGpr(3)), 'U')})`, lpid: vm.lpid });
     yield* this.#dispatch(cpu);
   }
@@ -537,7 +537,7 @@ export class Hypervisor implements Software {
     if (v.viaUltravisor) {
       cpu.regs.setGpr(0, rc64(v.pendingRc));
       cpu.regs.setGpr(3, BigInt(UV.UV_RETURN));
-      yield { op: 'sc', lev: 2 };
+      yield { op: 'sc', lev: 2, errorOnly: true };
       const rc = rcOf(cpu.regs.getGpr(3));
       this.#current[cpu.id] = undefined;
       v.state = 'stopped';

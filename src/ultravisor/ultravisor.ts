@@ -14,7 +14,7 @@ import { GPF, PAGE_SIZE } from '../abi/pages.js';
 import { VECTOR_BY_NUM } from '../abi/interrupts.js';
 import { HardwareInterrupt } from '../hw/faults.js';
 import type { Cpu } from '../hw/cpu/cpu.js';
-import type { Flow, Software } from '../hw/cpu/software.js';
+import type { EntryOp, Flow, Software } from '../hw/cpu/software.js';
 import type { Machine } from '../hw/machine.js';
 import type { Trace } from '../hw/trace.js';
 import { SecureFrameAllocator, TableBlockAllocator } from './alloc.js';
@@ -83,6 +83,7 @@ type Pending =
 
 /** What an entry ends with: urfid to wherever USRR0/USRR1 now point, or stopping the thread. */
 type EntryEnd = { stop?: string };
+const URFID: EntryOp = { op: 'urfid' };
 
 export class Ultravisor implements Software {
   readonly name: string;
@@ -174,10 +175,14 @@ export class Ultravisor implements Software {
 
   // ---- entry -----------------------------------------------------------------------------
 
+  /** Every entry runs to completion: the CPU takes its last instruction from enterOnce. */
   *enter(cpu: Cpu, pc: number): Flow {
+    yield this.enterOnce(cpu, pc);
+  }
+
+  enterOnce(cpu: Cpu, pc: number): EntryOp {
     const end = this.#handle(cpu, pc);
-    if (end.stop !== undefined) { yield { op: 'stop', reason: end.stop }; return; }
-    yield { op: 'urfid' };
+    return end.stop !== undefined ? { op: 'stop', reason: end.stop } : URFID;
   }
 
   #handle(cpu: Cpu, pc: number): EntryEnd {

@@ -10,7 +10,7 @@ import { Checkstop, HardwareInterrupt, MachineCheck } from '../faults.js';
 import { FRAME_SIZE, forEachChunk, type AccessKind } from '../memory.js';
 import type { MachineCore } from '../machine.js';
 import { Regs } from './regs.js';
-import type { Flow, Op } from './software.js';
+import type { EntryOp, Flow, Op } from './software.js';
 
 /** SPR numbers used directly by the hardware. */
 const S = {
@@ -60,6 +60,8 @@ export class Cpu {
   readonly #spr = new BigUint64Array(1024);
   /** The flow running now (between two architected instructions). */
   #running: { flow: Flow; space: string; mode: Mode } | null = null;
+  /** The flow after this thread's last errorOnly sc: resumed only if that call comes back. */
+  #parked: { flow: Flow; space: string; mode: Mode; pc: number } | null = null;
   halted = false;
   stopReason = '';
   idle = false;
@@ -100,7 +102,7 @@ export class Cpu {
   /** Hardware reset of this thread (only the machine holds the capability to do it). */
   resetTo(cap: MachineCore, msr: bigint, pc: number): void {
     this.#own(cap);
-    this.#setMsr(msr); this.regs.pc = pc; this.halted = false; this.idle = false; this.#running = null; }
+    this.#setMsr(msr); this.regs.pc = pc; this.halted = false; this.idle = false; this.#running = null; this.#parked = null; }
 
   get mode(): Mode { return modeOf(this.#msrValue); }
   get secure(): boolean { return this.#s; }
@@ -551,10 +553,16 @@ export class Cpu {
     const space = this.space();
     const pc = this.regs.pc;
     const mode = this.mode;
+    const parked = this.#parked;
+    if (parked !== null && parked.pc === pc && parked.space === space && parked.mode === mode) {
+      this.#parked = null;
+      return parked;
+    }
     const susp = this.#core.takeSuspended(space, pc, mode);
     if (susp) return { flow: susp.flow, space, mode };
     try {
       const sw = this.#core.softwareFor(this, space, pc);
+      if (sw?.enterOnce) { this.#endEntry(sw.enterOnce(this, pc)); return null; }
       if (sw) return { flow: sw.enter(this, pc), space, mode };
       const interp = this.#core.interpreter;
       if (interp && !this.#hv) { interp.run(this); return null; }
@@ -564,6 +572,17 @@ export class Cpu {
       if (e instanceof HardwareInterrupt) { this.deliver(e.vector, pc, e.srr1Bits); return null; }
       throw e;
     }
+  }
+
+  /** The instruction a run-to-completion entry ends with; a fault in it is delivered by the caller. */
+  #endEntry(op: EntryOp): void {
+    if (op.op === 'stop') {
+      this.halted = true;
+      this.stopReason = op.reason;
+      this.#core.trace.emit({ kind: 'stop', cpu: this.id, from: this.mode, reason: op.reason });
+      return;
+    }
+    this[op.op]();
   }
 
   #suspend(cur: { flow: Flow; space: string; mode: Mode }, pc: number): void {
@@ -577,7 +596,9 @@ export class Cpu {
           const t = this.newToken();
           this.regs.pc = t;
           this.#running = null;
-          this.#suspend(cur, t + 4);
+          // A parked flow that was not resumed by now never will be: its call succeeded.
+          if (op.errorOnly) this.#parked = { flow: cur.flow, space: cur.space, mode: cur.mode, pc: t + 4 };
+          else this.#suspend(cur, t + 4);
           this.sc(op.lev, t + 4);
           return;
         }

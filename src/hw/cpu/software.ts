@@ -8,7 +8,12 @@ import type { Cpu } from './cpu.js';
 import type { HardwareInterrupt } from '../faults.js';
 
 export type Op =
-  | { op: 'sc'; lev: 0 | 1 | 2 }
+  /**
+   * `errorOnly`: the call does not come back when it succeeds (UV_RETURN resumes a vCPU, not
+   * its caller), so the flow is parked on this thread only until its next sc of the same kind
+   * rather than kept among the flows that will be resumed.
+   */
+  | { op: 'sc'; lev: 0 | 1 | 2; errorOnly?: boolean }
   | { op: 'rfid' }
   | { op: 'hrfid' }
   | { op: 'urfid' }
@@ -29,7 +34,16 @@ export interface Software {
   readonly name: string;
   /** Start a new flow at `pc`: an interrupt vector, or an entry point. */
   enter(cpu: Cpu, pc: number): Flow;
+  /**
+   * For software whose every entry runs to completion and ends in one return instruction or a
+   * stop (the ultravisor's handlers never wait inside an entry): that instruction, with no
+   * flow to create and keep. When present the CPU calls it instead of `enter`.
+   */
+  enterOnce?(cpu: Cpu, pc: number): EntryOp;
 }
+
+/** How a run-to-completion entry ends. */
+export type EntryOp = { op: 'rfid' } | { op: 'hrfid' } | { op: 'urfid' } | { op: 'stop'; reason: string };
 
 /**
  * Guest code is found in guest memory, as on hardware: a model kernel or program starts with a
