@@ -50,6 +50,10 @@ for (const [num, d] of SPR_BY_NUM) {
   if (d.uvWhen?.write) UV_BIT[1][num] = bit;
 }
 
+/** The mode for MSR[S,HV,PR] as bits 4/2/1 (kept with the MSR: every step asks for it). */
+const MODE_BY_BITS: readonly Mode[] = [0, 1, 2, 3, 4, 5, 6, 7].map((b) =>
+  modeOf(((b & 4) !== 0 ? MSR.S : 0n) | ((b & 2) !== 0 ? MSR.HV : 0n) | ((b & 1) !== 0 ? MSR.PR : 0n)));
+
 export class Cpu {
   readonly regs = new Regs();
   #msrValue = 0n;
@@ -57,6 +61,7 @@ export class Cpu {
   #s = false;
   #hv = false;
   #pr = false;
+  #mode: Mode = 'privileged';
   readonly #spr = new BigUint64Array(1024);
   /** The flow running now (between two architected instructions). */
   #running: { flow: Flow; space: string; mode: Mode } | null = null;
@@ -96,6 +101,7 @@ export class Cpu {
     this.#s = (v & MSR.S) !== 0n;
     this.#hv = (v & MSR.HV) !== 0n;
     this.#pr = (v & MSR.PR) !== 0n;
+    this.#mode = MODE_BY_BITS[(this.#s ? 4 : 0) | (this.#hv ? 2 : 0) | (this.#pr ? 1 : 0)]!;
     this.#flushTlb();
   }
   /** Power-on state: the machine's reset MSR (ultravisor mode when the facility is enabled). */
@@ -104,7 +110,7 @@ export class Cpu {
     this.#own(cap);
     this.#setMsr(msr); this.regs.pc = pc; this.halted = false; this.idle = false; this.#running = null; this.#parked = null; }
 
-  get mode(): Mode { return modeOf(this.#msrValue); }
+  get mode(): Mode { return this.#mode; }
   get secure(): boolean { return this.#s; }
   get hypervisorState(): boolean { return this.#hv; }
   get problemState(): boolean { return this.#pr; }
@@ -253,7 +259,7 @@ export class Cpu {
       throw new Checkstop(`interrupt 0x${vector.toString(16)} in ultravisor mode on cpu ${this.id}`);
     }
     const old = this.#msrValue;
-    const from = modeOf(old);
+    const from = this.#mode;
     const route = Cpu.route(vector, old, this.smfEnabled, scLev);
     const srr1 = (old & ~SRR1_INT_MASK) | srr1Bits;
     const pair = route.save === 'USRR' ? [S.USRR0, S.USRR1] : route.save === 'HSRR' ? [S.HSRR0, S.HSRR1] : [S.SRR0, S.SRR1];
@@ -287,7 +293,7 @@ export class Cpu {
   }
 
   #returnTo(kind: 'rfid' | 'hrfid' | 'urfid', pc: bigint, msr: bigint): void {
-    const from = modeOf(this.#msrValue);
+    const from = this.#mode;
     if ((msr & RESERVED_MODE) === RESERVED_MODE) msr &= ~MSR.PR;
     this.#setMsr(msr);
     this.regs.pc = Number(BigInt.asUintN(64, pc) & ~3n);
