@@ -8,6 +8,10 @@
 import { convertToSvm, type ConvertOptions } from '../image/convert.js';
 import { defaultCipherJobs } from '../image/luks2-file.js';
 import { copyFloor, xtsInMemory, xtsPoolInMemory } from './convert-cipher.js';
+import { raiseMallocThresholds } from '../util/malloc-thresholds.js';
+
+// As in `pef` itself (bin/pef.js), so that the figures are the command's.
+raiseMallocThresholds();
 
 const [mode, arg] = [process.argv[2], process.argv[3] ?? '{}'];
 let result: object;
