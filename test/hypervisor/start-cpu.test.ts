@@ -31,6 +31,27 @@ const R3_VALUE = 0xc0ffee;
 /** How the secondary code was entered. */
 interface Started { lpid: number; pc: number; r3: bigint; secure: boolean; msr: bigint; otherGprs: number }
 
+/**
+ * The primary's report and what vCPU 1 recorded: the start succeeded, vCPU 1 ran once at the
+ * start address with R3 and nothing else in its GPRs, in secure mode exactly for an SVM, with
+ * hypervisor state, problem state and EE off.
+ */
+function assertStarted(r: Record<string, unknown>, started: Started[], vm: { lpid: number; exit?: { kind: string } }, secure: boolean): void {
+  assert.equal(r.ranSecure, secure, JSON.stringify(r));
+  assert.equal(r.done, true, JSON.stringify(r));
+  assert.equal(vm.exit?.kind, 'power-off');
+  assert.equal(r.first, RTAS_SUCCESS);
+  assert.equal(r.ran, true);
+  assert.equal(started.length, 1);
+  const s = started[0]!;
+  assert.equal(s.lpid, vm.lpid);
+  assert.equal(s.pc, CODE_ADDR);
+  assert.equal(s.r3, BigInt(R3_VALUE));
+  assert.equal(s.secure, secure, 'vCPU 1 runs in secure mode exactly when the VM is an SVM');
+  assert.equal(s.otherGprs, 0, 'from a fresh register state');
+  assert.equal(s.msr & (MSR.S | MSR.HV | MSR.PR | MSR.EE), secure ? MSR.S : 0n);
+}
+
 /** The code at the start address: record the entry, then cede for good. */
 function secondaryCode(started: Started[]): CodeFactory {
   return {
@@ -119,19 +140,7 @@ test('a normal VM starts vCPU 1 with RTAS start-cpu: it runs at the start addres
     const vm = sys.createVm('vm', ctx.vm(ctx.canary('vm'), { kernel: scriptKernelImage('smp'), vcpus: 2 }), { secureGuest: false });
     await sys.runToEnd();
     const r = reports.smp!;
-    assert.equal(r.ranSecure, false);
-    assert.equal(r.done, true, JSON.stringify(r));
-    assert.equal(vm.exit?.kind, 'power-off');
-    assert.equal(r.first, RTAS_SUCCESS);
-    assert.equal(r.ran, true);
-    assert.equal(started.length, 1);
-    const s = started[0]!;
-    assert.equal(s.lpid, vm.lpid);
-    assert.equal(s.pc, CODE_ADDR);
-    assert.equal(s.r3, BigInt(R3_VALUE));
-    assert.equal(s.secure, false);
-    assert.equal(s.otherGprs, 0);
-    assert.equal(s.msr & (MSR.S | MSR.HV | MSR.PR | MSR.EE), 0n);
+    assertStarted(r, started, vm, false);
     // A normal VM's start address is the hypervisor's to see.
     assert.deepEqual(rtasEvents(events, vm, 'start-cpu')[1]!.args, [1, CODE_ADDR, R3_VALUE]);
     // No such cpu, one already running (vCPU 1 after its start, vCPU 0 itself): parameter error.
@@ -159,19 +168,7 @@ test('an SVM starts vCPU 1: it runs secure at its start address with its R3; the
     svmLpid = svm.lpid;
     await sys.runToEnd();
     const r = reports.smp!;
-    assert.equal(r.ranSecure, true, JSON.stringify(r));
-    assert.equal(r.done, true, JSON.stringify(r));
-    assert.equal(svm.exit?.kind, 'power-off');
-    assert.equal(r.first, RTAS_SUCCESS);
-    assert.equal(r.ran, true);
-    assert.equal(started.length, 1);
-    const s = started[0]!;
-    assert.equal(s.lpid, svm.lpid);
-    assert.equal(s.pc, CODE_ADDR);
-    assert.equal(s.r3, BigInt(R3_VALUE));
-    assert.equal(s.secure, true, 'vCPU 1 runs in secure mode');
-    assert.equal(s.otherGprs, 0, 'from a fresh register state');
-    assert.equal(s.msr & (MSR.S | MSR.HV | MSR.PR | MSR.EE), MSR.S);
+    assertStarted(r, started, svm, true);
     // What the hypervisor saw: the start-cpu calls it was asked to make carry a cookie, never the address.
     const calls = rtasEvents(events, svm, 'start-cpu').map((e) => e.args as number[]);
     assert.equal(calls.length, 4, 'the call with an address outside the SVM was answered by the ultravisor');

@@ -582,13 +582,15 @@ export class Cpu {
 
   /** The instruction a run-to-completion entry ends with; a fault in it is delivered by the caller. */
   #endEntry(op: EntryOp): void {
-    if (op.op === 'stop') {
-      this.halted = true;
-      this.stopReason = op.reason;
-      this.#core.trace.emit({ kind: 'stop', cpu: this.id, from: this.mode, reason: op.reason });
-      return;
-    }
-    this[op.op]();
+    if (op.op === 'stop') this.#halt(op.reason);
+    else this[op.op]();
+  }
+
+  /** The `stop` op: this thread powers off. */
+  #halt(reason: string): void {
+    this.halted = true;
+    this.stopReason = reason;
+    this.#core.trace.emit({ kind: 'stop', cpu: this.id, from: this.mode, reason });
   }
 
   #suspend(cur: { flow: Flow; space: string; mode: Mode }, pc: number): void {
@@ -634,10 +636,8 @@ export class Cpu {
         }
         case 'stop': {
           this.#running = null;
-          this.halted = true;
-          this.stopReason = op.reason;
           cur.flow.return();
-          this.#core.trace.emit({ kind: 'stop', cpu: this.id, from: this.mode, reason: op.reason });
+          this.#halt(op.reason);
           return;
         }
       }
